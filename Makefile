@@ -1,0 +1,178 @@
+# SPIN, eBPF edition. One Makefile, out-of-tree output (libbpf-bootstrap style).
+#   make            BPF objects, skeletons, spind, spinctl, test programs  -> build/
+#   make SAN=1      the same under AddressSanitizer + UBSan                -> build-san/
+#   make test       everything, then every suite; ends with "N passed, N failed"
+#   make demo       the virtual home network with spind, UI on http://127.0.0.1:13026/
+#   make bench      benchmarks, written to docs/benchmarks.md
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make format / make format-check, make vmlinux, make clean;  V=1 shows commands
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR ?= $(PREFIX)/sbin
+LIBDIR ?= $(PREFIX)/lib/spin
+SHAREDIR ?= $(PREFIX)/share/spin
+SYSCONFDIR ?= /etc
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+SAN ?= 0
+ifeq ($(SAN),1)
+OUT ?= build-san
+SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+OUT ?= build
+SAN_FLAGS =
+endif
+
+CC ?= cc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+PKG_CONFIG ?= pkg-config
+
+ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' -e 's/arm.*/arm/')
+
+PKGS := libbpf ldns libmosquitto libmicrohttpd libcjson libpcap libmnl
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lcrypt
+
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE \
+	  -I$(OUT)/include -Iinclude -Iuser $(PKG_CFLAGS) $(SAN_FLAGS) $(EXTRA_CFLAGS)
+LDFLAGS += $(SAN_FLAGS)
+LDLIBS += $(PKG_LIBS) -lelf -lz -lm
+
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Iinclude -Ibpf \
+	      -I/usr/include/$(shell uname -m)-linux-gnu $(BPF_EXTRA_CFLAGS)
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
+SKELS := $(patsubst bpf/%.bpf.c,$(OUT)/include/%.skel.h,$(BPF_SRCS))
+
+# Every user/*.c except main.c is a module, shared by spind, the tools and the tests.
+USER_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
+USER_OBJS := $(patsubst user/%.c,$(OUT)/user/%.o,$(USER_SRCS))
+LIBSPIN := $(OUT)/libspin.a
+
+TOOL_SRCS := $(wildcard tools/*.c)
+TOOLS := $(patsubst tools/%.c,$(OUT)/%,$(TOOL_SRCS))
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRCS))
+BPFTEST_SRCS := $(wildcard tests/bpf/*.c)
+BPFTEST_BINS := $(patsubst tests/bpf/%.c,$(OUT)/tests/bpf_%,$(filter-out tests/bpf/bpftest.c,$(BPFTEST_SRCS)))
+BENCH_SRCS := $(wildcard tests/bench/*.c)
+BENCH_BINS := $(patsubst tests/bench/%.c,$(OUT)/bench/%,$(BENCH_SRCS))
+TESTLIB_SRCS := $(wildcard tests/lib/*.c)
+TESTLIB_OBJS := $(patsubst tests/lib/%.c,$(OUT)/tests/lib/%.o,$(TESTLIB_SRCS))
+
+FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null | grep -v '^vmlinux/')
+
+.PHONY: all deps test demo bench fuzz soak install uninstall clean format format-check vmlinux
+.DELETE_ON_ERROR:
+.SECONDARY:
+
+all: $(BPF_OBJS) $(SKELS) $(OUT)/spind $(TOOLS) $(UNIT_BINS) $(BPFTEST_BINS) $(BENCH_BINS)
+
+$(OUT)/bpf $(OUT)/include $(OUT)/user $(OUT)/tests $(OUT)/tests/lib $(OUT)/bench:
+	$(Q)mkdir -p $@
+
+$(OUT)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h include/*.h) | $(OUT)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUT)/include/%.skel.h: $(OUT)/bpf/%.bpf.o | $(OUT)/include
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+$(OUT)/user/%.o: user/%.c $(wildcard user/*.h include/*.h) $(SKELS) | $(OUT)/user
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIBSPIN): $(USER_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(OUT)/spind: $(OUT)/user/main.o $(LIBSPIN)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(OUT)/%: tools/%.c $(LIBSPIN) $(wildcard tools/*.h) | $(OUT)/user
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIBSPIN) $(LDLIBS) -o $@
+
+$(OUT)/tests/lib/%.o: tests/lib/%.c $(wildcard tests/lib/*.h) $(SKELS) | $(OUT)/tests/lib
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/lib -c $< -o $@
+
+$(OUT)/tests/test_%: tests/unit/test_%.c $(LIBSPIN) $(TESTLIB_OBJS) | $(OUT)/tests
+	$(call msg,TEST,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/lib $(LDFLAGS) $< $(TESTLIB_OBJS) $(LIBSPIN) $(LDLIBS) -o $@
+
+$(OUT)/tests/bpf_%: tests/bpf/%.c $(wildcard tests/bpf/*.h) $(LIBSPIN) $(TESTLIB_OBJS) $(SKELS) | $(OUT)/tests
+	$(call msg,TEST,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/lib -Itests/bpf $(LDFLAGS) $< $(TESTLIB_OBJS) $(LIBSPIN) $(LDLIBS) -o $@
+
+$(OUT)/bench/%: tests/bench/%.c $(LIBSPIN) $(TESTLIB_OBJS) $(SKELS) | $(OUT)/bench
+	$(call msg,BENCH,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/lib $(LDFLAGS) $< $(TESTLIB_OBJS) $(LIBSPIN) $(LDLIBS) -o $@
+
+deps:
+	$(Q)tools/install-deps
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory SAN=1 all
+	$(Q)tests/run
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tools/spin-demo
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tests/bench/run
+
+fuzz: deps
+	$(Q)tests/fuzz/run long
+
+soak: deps
+	$(Q)$(MAKE) --no-print-directory SAN=1 all
+	$(Q)tests/soak
+
+format:
+	$(Q)clang-format -i $(FORMAT_FILES)
+
+format-check:
+	$(Q)clang-format --dry-run --Werror $(FORMAT_FILES)
+
+vmlinux:
+	$(call msg,GEN,vmlinux/$(ARCH)/vmlinux.h)
+	$(Q)mkdir -p vmlinux/$(ARCH)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h
+
+install: all
+	$(Q)install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(SHAREDIR)/web \
+		$(DESTDIR)$(SYSCONFDIR)/spin
+	$(Q)install -m 0755 $(OUT)/spind $(DESTDIR)$(BINDIR)/spind
+	$(Q)for t in $(TOOLS); do install -m 0755 $$t $(DESTDIR)$(BINDIR)/; done
+	$(Q)install -m 0755 tools/spin-lab $(DESTDIR)$(BINDIR)/spin-lab
+	$(Q)install -m 0644 $(BPF_OBJS) $(DESTDIR)$(LIBDIR)/
+	$(Q)cp -r web/. $(DESTDIR)$(SHAREDIR)/web/
+	$(Q)test -e $(DESTDIR)$(SYSCONFDIR)/spin/spind.conf || \
+		install -m 0644 docs/spind.conf.example $(DESTDIR)$(SYSCONFDIR)/spin/spind.conf
+
+uninstall:
+	$(Q)rm -f $(DESTDIR)$(BINDIR)/spind $(DESTDIR)$(BINDIR)/spin-lab \
+		$(patsubst $(OUT)/%,$(DESTDIR)$(BINDIR)/%,$(TOOLS))
+	$(Q)rm -rf $(DESTDIR)$(LIBDIR) $(DESTDIR)$(SHAREDIR)
+
+clean:
+	$(call msg,CLEAN,build build-san)
+	$(Q)rm -rf build build-san

@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The hooks' shared logic: parse once, account the flow, enforce the cached verdict, copy DNS.
+ * TC counts every IP packet exactly once; XDP only drops early what policy blocks.
+ */
+#ifndef SPIN_DATAPATH_BPF_H
+#define SPIN_DATAPATH_BPF_H
+
+#include <linux/pkt_cls.h>
+
+#include "spin_maps.bpf.h"
+#include "spin_flow.bpf.h"
+#include "spin_dns.bpf.h"
+#include "spin_parse.h"
+
+/*
+ * Bytes pulled into the linear area when the headers are not all there: Ethernet, two VLAN
+ * tags, IPv6 with extension headers and TCP with options fit; pulling the whole skb would
+ * linearise 64 KiB GSO packets.
+ */
+#define SPIN_PULL_LEN 256
+
+/* Was the packet received on one of the attached interfaces (so already counted there)? */
+static __always_inline int spin_is_attached(__u32 ifindex)
+{
+	int i;
+
+	if (!ifindex)
+		return 0; /* locally generated */
+	SPIN_UNROLL
+	for (i = 0; i < SPIN_MAX_IFACES; i++) {
+		if (i >= spin_n_ifaces)
+			break;
+		if (spin_ifindexes[i] == ifindex)
+			return 1;
+	}
+	return 0;
+}
+
+static __always_inline int spin_tc_parse(struct __sk_buff *skb, struct spin_pkt *pkt)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	__u32 len;
+	int rc;
+
+	rc = spin_parse_eth(data, data_end, pkt);
+	if (rc != SPIN_PARSE_ERR || data_end - data >= skb->len)
+		return rc;
+	/* headers beyond the linear part: pull once (it invalidates data) and re-parse */
+	len = skb->len < SPIN_PULL_LEN ? skb->len : SPIN_PULL_LEN;
+	if (bpf_skb_pull_data(skb, len))
+		return SPIN_PARSE_ERR;
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+	return spin_parse_eth(data, data_end, pkt);
+}
+
+/*
+ * IP bytes as on the wire. A GSO/GRO super-packet counts as its segments, each with its own
+ * IP and L4 header; otherwise the IP length, which leaves out Ethernet padding (and is capped
+ * by what the skb really holds).
+ */
+static __always_inline void spin_tc_size(const struct __sk_buff *skb, const struct spin_pkt *pkt,
+					 struct spin_acct *a)
+{
+	__u32 l3_len = skb->len - pkt->l3_off;
+	__u32 segs = skb->gso_segs;
+
+	a->pkts = 1;
+	if (segs > 1) {
+		__u32 hdrs = pkt->l4_off ? pkt->l4_off - pkt->l3_off + pkt->l4_hdr_len : 0;
+
+		a->pkts = segs;
+		a->bytes = l3_len + (__u64)(segs - 1) * hdrs;
+	} else if (pkt->ip_len && pkt->ip_len <= l3_len) {
+		a->bytes = pkt->ip_len;
+	} else {
+		a->bytes = l3_len; /* IPv6 BIG TCP (payload length 0), or a lying header */
+	}
+}
+
+static __always_inline void spin_acct_init(struct spin_acct *a, const struct spin_pkt *pkt, int dir,
+					   __u32 ifindex, __u8 count)
+{
+	a->dir = dir;
+	a->ifindex = ifindex;
+	a->count = count;
+	a->syn = pkt->proto == IPPROTO_TCP &&
+		 (pkt->tcp_flags & (SPIN_TCP_SYN | SPIN_TCP_ACK)) == SPIN_TCP_SYN;
+	a->frag = pkt->frag != SPIN_FRAG_NONE;
+}
+
+static __always_inline int spin_tc_handle(struct __sk_buff *skb, __u8 hook)
+{
+	struct spin_flow_key key;
+	struct spin_acct a = {};
+	struct spin_pkt pkt;
+	struct spin_cfg *cfg;
+	__u32 ifindex = skb->ifindex;
+	__u8 verdict;
+	int rc, dir;
+
+	if (hook == SPIN_HOOK_TC_EGRESS && spin_is_attached(skb->ingress_ifindex)) {
+		spin_stat_add(SPIN_STAT_SKIPPED_EGRESS, 1);
+		return TC_ACT_OK;
+	}
+	spin_stat_add(SPIN_STAT_PACKETS, 1);
+	rc = spin_tc_parse(skb, &pkt);
+	if (rc == SPIN_PARSE_NOT_IP) {
+		spin_stat_add(SPIN_STAT_NOT_IP, 1);
+		return TC_ACT_OK;
+	}
+	if (rc != SPIN_PARSE_OK) {
+		spin_stat_add(SPIN_STAT_PARSE_ERR, 1);
+		return TC_ACT_OK;
+	}
+	cfg = spin_get_cfg();
+	if (!cfg)
+		return TC_ACT_OK; /* cannot happen: a one-entry array */
+
+	spin_frag_ports(&pkt, 1);
+	dir = spin_flow_key_from_pkt(&pkt, &key);
+	spin_acct_init(&a, &pkt, dir, ifindex, 1);
+	spin_tc_size(skb, &pkt, &a);
+	verdict = spin_flow_account(cfg, &key, &a);
+	if (verdict == SPIN_VERDICT_DROP) {
+		spin_stat_add(SPIN_STAT_DROP_TC, a.pkts);
+		return TC_ACT_SHOT;
+	}
+	spin_dns_event(skb, skb->len, ifindex, &pkt, hook);
+	return TC_ACT_OK;
+}
+
+static __always_inline int spin_xdp_handle(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct spin_flow_key key;
+	struct spin_acct a = {};
+	struct spin_pkt pkt;
+	struct spin_cfg *cfg;
+	__u32 l3_len;
+	int dir;
+
+	cfg = spin_get_cfg();
+	if (!cfg || spin_policy_empty(cfg))
+		return XDP_PASS; /* nothing to enforce: TC does all the counting */
+	/* malformed and non-IP packets pass: TC counts them as such */
+	if (spin_parse_eth(data, data_end, &pkt) != SPIN_PARSE_OK)
+		return XDP_PASS;
+
+	spin_frag_ports(&pkt, 0);
+	dir = spin_flow_key_from_pkt(&pkt, &key);
+	spin_acct_init(&a, &pkt, dir, ctx->ingress_ifindex, 0);
+	l3_len = data_end - data - pkt.l3_off;
+	a.pkts = 1;
+	a.bytes = pkt.ip_len && pkt.ip_len <= l3_len ? pkt.ip_len : l3_len;
+	if (spin_flow_account(cfg, &key, &a) != SPIN_VERDICT_DROP)
+		return XDP_PASS;
+	spin_stat_add(SPIN_STAT_DROP_XDP, 1);
+	return XDP_DROP;
+}
+
+#endif /* SPIN_DATAPATH_BPF_H */

@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Flow accounting: one per-CPU entry per canonical flow key, with the policy verdict cached
+ * in it for the current policy_gen. The common path is one hash lookup and plain adds.
+ */
+#ifndef SPIN_FLOW_BPF_H
+#define SPIN_FLOW_BPF_H
+
+#include "spin_maps.bpf.h"
+#include "spin_policy.bpf.h"
+#include "spin_parse.h"
+
+#define SPIN_EEXIST 17 /* no errno.h in BPF programs */
+
+#define SPIN_TCP_SYN 0x02
+#define SPIN_TCP_ACK 0x10
+
+/* What one packet contributes to its flow. */
+struct spin_acct {
+	__u64 bytes;
+	__u32 pkts;
+	__u32 ifindex;
+	__u8 dir;   /* enum spin_flow_dir */
+	__u8 syn;   /* TCP SYN without ACK: this direction opened the flow */
+	__u8 frag;  /* the packet is a fragment */
+	__u8 count; /* 0: only blocked packets are counted (XDP, which leaves passes to TC) */
+};
+
+/*
+ * Fragments: the first one records its ports (ICMP: type and code) under (addresses, id,
+ * protocol), so later fragments, which carry no L4 header, join the same flow. record is 0 at
+ * XDP, which only reads the table.
+ */
+static __always_inline void spin_frag_ports(struct spin_pkt *pkt, int record)
+{
+	struct spin_frag_key fk = {};
+	struct spin_frag_val *fv;
+	int icmp = pkt->proto == IPPROTO_ICMP || pkt->proto == SPIN_IPPROTO_ICMPV6;
+
+	if (pkt->frag == SPIN_FRAG_NONE)
+		return;
+	if (record)
+		spin_stat_add(SPIN_STAT_FRAGMENTS, 1);
+	__builtin_memcpy(&fk.saddr, &pkt->saddr, sizeof(fk.saddr));
+	__builtin_memcpy(&fk.daddr, &pkt->daddr, sizeof(fk.daddr));
+	fk.id = pkt->frag_id;
+	fk.proto = pkt->proto;
+	if (pkt->frag == SPIN_FRAG_FIRST) {
+		struct spin_frag_val nv = {pkt->sport, pkt->dport};
+
+		if (icmp) {
+			nv.sport = pkt->icmp_type;
+			nv.dport = pkt->icmp_code;
+		}
+		if (record)
+			bpf_map_update_elem(&spin_frags, &fk, &nv, BPF_ANY);
+		return;
+	}
+	fv = bpf_map_lookup_elem(&spin_frags, &fk);
+	if (!fv) {
+		if (record)
+			spin_stat_add(SPIN_STAT_FRAG_UNKNOWN, 1);
+		return; /* counted under ports 0 */
+	}
+	if (icmp) {
+		pkt->icmp_type = fv->sport;
+		pkt->icmp_code = fv->dport;
+	} else {
+		pkt->sport = fv->sport;
+		pkt->dport = fv->dport;
+	}
+}
+
+static __always_inline void spin_slot_count(const struct spin_cfg *cfg, struct spin_flow_val *val,
+					    const struct spin_acct *a, __u8 verdict)
+{
+	if (verdict == SPIN_VERDICT_DROP) {
+		val->blk_bytes += a->bytes;
+		val->blk_packets += a->pkts;
+	} else if (a->count) {
+		/* two branches, not bytes[dir]: a constant index needs no verifier bounds proof */
+		if (a->dir == SPIN_DIR_AB) {
+			val->bytes[SPIN_DIR_AB] += a->bytes;
+			val->packets[SPIN_DIR_AB] += a->pkts;
+		} else {
+			val->bytes[SPIN_DIR_BA] += a->bytes;
+			val->packets[SPIN_DIR_BA] += a->pkts;
+		}
+	} else {
+		return;
+	}
+	if (val->last_seen != cfg->clock_sec)
+		val->last_seen = cfg->clock_sec;
+	if (a->syn && !(val->flags & SPIN_FLOW_F_SYN_SEEN)) {
+		val->initiator = a->dir;
+		val->flags |= SPIN_FLOW_F_SYN_SEEN;
+	}
+	if (a->frag)
+		val->flags |= SPIN_FLOW_F_FRAG;
+}
+
+/*
+ * The verdict of an existing flow for this CPU's slot: cached unless policy_gen moved. A slot
+ * with ifindex 0 was never touched on this CPU (the flow was created on another one): it is
+ * initialised here and always evaluated, so a zero policy_gen cannot pass for a cached one.
+ */
+static __always_inline __u8 spin_slot_verdict(const struct spin_cfg *cfg,
+					      const struct spin_flow_key *key,
+					      struct spin_flow_val *val, const struct spin_acct *a)
+{
+	__u32 gen = cfg->policy_gen;
+
+	if (val->ifindex && val->policy_gen == gen)
+		return val->verdict;
+	if (!val->ifindex) {
+		val->ifindex = a->ifindex;
+		val->first_seen = cfg->clock_sec;
+		val->last_seen = cfg->clock_sec;
+		val->initiator = a->dir;
+	}
+	val->verdict = spin_policy_eval(cfg, key);
+	val->policy_gen = gen;
+	return val->verdict;
+}
+
+/* Counts a packet that found no flow entry and could not create one: totals stay exact. */
+static __always_inline void spin_flow_overflow(const struct spin_acct *a)
+{
+	spin_stat_add(SPIN_STAT_FLOW_MAP_FULL, 1);
+	spin_stat_add(SPIN_STAT_OVERFLOW_BYTES, a->bytes);
+	spin_stat_add(SPIN_STAT_OVERFLOW_PKTS, a->pkts);
+}
+
+/* Creates the flow with this packet already counted. Returns 0 or the map's -errno. */
+static __always_inline int spin_flow_create(const struct spin_cfg *cfg,
+					    const struct spin_flow_key *key,
+					    const struct spin_acct *a, __u8 verdict)
+{
+	struct spin_flow_val nv = {};
+	int err;
+
+	nv.first_seen = cfg->clock_sec;
+	nv.ifindex = a->ifindex;
+	nv.policy_gen = cfg->policy_gen;
+	nv.verdict = verdict;
+	nv.initiator = a->dir;
+	nv.flags = SPIN_FLOW_F_CREATED;
+	spin_slot_count(cfg, &nv, a, verdict);
+	err = bpf_map_update_elem(&spin_flows, key, &nv, BPF_NOEXIST);
+	if (!err)
+		spin_stat_add(SPIN_STAT_FLOW_NEW, 1);
+	return err;
+}
+
+/*
+ * Accounts one packet to its flow and returns the verdict. With a->count == 0 (XDP) a flow
+ * is only created, and the packet only counted, when it is dropped.
+ */
+static __always_inline __u8 spin_flow_account(const struct spin_cfg *cfg,
+					      const struct spin_flow_key *key,
+					      const struct spin_acct *a)
+{
+	struct spin_flow_val *val;
+	__u8 verdict;
+	int err;
+
+	val = bpf_map_lookup_elem(&spin_flows, key);
+	if (!val) {
+		verdict = spin_policy_eval(cfg, key);
+		if (!a->count && verdict == SPIN_VERDICT_PASS)
+			return verdict;
+		err = spin_flow_create(cfg, key, a, verdict);
+		if (!err)
+			return verdict;
+		/* -EEXIST: another CPU inserted the flow since our lookup; use its entry */
+		if (err == -SPIN_EEXIST)
+			val = bpf_map_lookup_elem(&spin_flows, key);
+		if (!val) {
+			spin_flow_overflow(a);
+			return verdict;
+		}
+	}
+	verdict = spin_slot_verdict(cfg, key, val, a);
+	spin_slot_count(cfg, val, a, verdict);
+	return verdict;
+}
+
+#endif /* SPIN_FLOW_BPF_H */

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The data path's maps and load-time constants. Every map is pinned by name, so spind finds
+ * them under SPIN_PIN_DIR and enforcement survives a daemon restart.
+ */
+#ifndef SPIN_MAPS_BPF_H
+#define SPIN_MAPS_BPF_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include "spin_common.h"
+
+/* The attached interfaces; spind sets these before load (rodata, so the verifier sees them). */
+const volatile __u32 spin_ifindexes[SPIN_MAX_IFACES] = {};
+const volatile __u32 spin_n_ifaces = 0;
+const volatile __u8 spin_dns_enabled = 1;
+
+/*
+ * Per-CPU so the fast path needs no atomics; preallocated and not LRU, because eviction would
+ * lose counters silently: user space deletes idle flows, a full map is counted.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, SPIN_MAX_FLOWS);
+	__type(key, struct spin_flow_key);
+	__type(value, struct spin_flow_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} spin_flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct spin_cfg);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} spin_cfg SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SPIN_MAX_ADDRS);
+	__type(key, struct spin_addr);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} spin_addrpol SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, SPIN_MAX_PREFIXES);
+	__type(key, struct spin_lpm_key);
+	__type(value, __u32);
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* required for LPM tries */
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} spin_pfxpol SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SPIN_MAX_PAIRS);
+	__type(key, struct spin_pair_key);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} spin_pairpol SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SPIN_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} spin_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, SPIN_EVENTS_BYTES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} spin_events SEC(".maps");
+
+/* LRU: a fragment train that never completes must not pin an entry forever. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SPIN_MAX_FRAGS);
+	__type(key, struct spin_frag_key);
+	__type(value, struct spin_frag_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} spin_frags SEC(".maps");
+
+/*
+ * A DNS event is assembled here, not on the 512-byte stack, then copied into the ring buffer
+ * with its real size (bpf_ringbuf_output), so small DNS packets take little ring space.
+ */
+struct spin_dns_scratch {
+	/* a struct spin_dns_event and its data[] (a flexible array cannot be a member) */
+	__u64 buf[(sizeof(struct spin_dns_event) + SPIN_DNS_CAP) / sizeof(__u64)];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct spin_dns_scratch);
+} spin_scratch SEC(".maps");
+
+static __always_inline void spin_stat_add(__u32 idx, __u64 n)
+{
+	__u64 *v = bpf_map_lookup_elem(&spin_stats, &idx);
+
+	if (v)
+		*v += n; /* per-CPU slot: no atomic needed */
+}
+
+static __always_inline struct spin_cfg *spin_get_cfg(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&spin_cfg, &zero);
+}
+
+#endif /* SPIN_MAPS_BPF_H */

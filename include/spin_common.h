@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * What the BPF programs and user space share: map names, capacities, keys, values and event
+ * records. Fixed-width types and explicit padding only, so the bytes are the same on x86-64,
+ * arm64 and 32-bit ARM user space; every struct carries a size assertion.
+ */
+#ifndef SPIN_COMMON_H
+#define SPIN_COMMON_H
+
+#include <linux/types.h>
+
+#ifndef __cplusplus
+#define SPIN_ASSERT_SIZE(type, size) _Static_assert(sizeof(type) == (size), #type " layout")
+#else
+#define SPIN_ASSERT_SIZE(type, size) static_assert(sizeof(type) == (size), #type " layout")
+#endif
+
+/*
+ * Bumped whenever a pinned map's key, value or meaning changes. spind compares it with the
+ * version stored in the pinned spin_cfg map and recreates the pins (policy is reloaded from
+ * the state directory) instead of misreading old layouts.
+ */
+#define SPIN_LAYOUT_VERSION 1
+
+#define SPIN_PIN_DIR "/sys/fs/bpf/spin"
+
+/* Map and program names: 15 characters at most (the kernel cuts longer ones). */
+#define SPIN_MAP_FLOWS	 "spin_flows"
+#define SPIN_MAP_CFG	 "spin_cfg"
+#define SPIN_MAP_ADDRPOL "spin_addrpol"
+#define SPIN_MAP_PFXPOL	 "spin_pfxpol"
+#define SPIN_MAP_PAIRPOL "spin_pairpol"
+#define SPIN_MAP_STATS	 "spin_stats"
+#define SPIN_MAP_EVENTS	 "spin_events"
+#define SPIN_MAP_FRAGS	 "spin_frags"
+#define SPIN_PROG_TC_IN	 "spin_tc_ingress"
+#define SPIN_PROG_TC_OUT "spin_tc_egress"
+#define SPIN_PROG_XDP	 "spin_xdp"
+
+/* Capacities; tests and small routers override them at build time. */
+#ifndef SPIN_MAX_FLOWS
+#define SPIN_MAX_FLOWS 65536
+#endif
+#ifndef SPIN_MAX_ADDRS
+#define SPIN_MAX_ADDRS 65536
+#endif
+#ifndef SPIN_MAX_PREFIXES
+#define SPIN_MAX_PREFIXES 4096
+#endif
+#ifndef SPIN_MAX_PAIRS
+#define SPIN_MAX_PAIRS 16384
+#endif
+#ifndef SPIN_MAX_FRAGS
+#define SPIN_MAX_FRAGS 1024
+#endif
+#ifndef SPIN_EVENTS_BYTES
+#define SPIN_EVENTS_BYTES (4 * 1024 * 1024)
+#endif
+/* Interfaces one spind attaches to (LAN interfaces, or bridge ports). */
+#define SPIN_MAX_IFACES 16
+/* Bytes of a DNS packet copied to user space: a 1232-byte EDNS answer plus L2-L4 headers. */
+#define SPIN_DNS_CAP 1408
+
+/*
+ * An address of either family. IPv4 is stored IPv4-mapped (::ffff:a.b.c.d) so that one map
+ * serves both families and a key never depends on the family for its size.
+ */
+struct spin_addr {
+	__u8 a[16];
+};
+SPIN_ASSERT_SIZE(struct spin_addr, 16);
+
+/*
+ * A flow, in canonical order: endpoint A is the one with the lower (address, port), so both
+ * directions of a conversation find the same entry. For ICMP the ports are zero and the
+ * type/code of the request are kept (a reply is folded onto its request type).
+ */
+struct spin_flow_key {
+	struct spin_addr addr_a;
+	struct spin_addr addr_b;
+	__be16 port_a;
+	__be16 port_b;
+	__u8 proto;
+	__u8 family; /* 4 or 6 */
+	__u8 icmp_type;
+	__u8 icmp_code;
+};
+SPIN_ASSERT_SIZE(struct spin_flow_key, 40);
+
+enum spin_flow_dir {
+	SPIN_DIR_AB = 0, /* from endpoint A to endpoint B */
+	SPIN_DIR_BA = 1,
+};
+
+enum spin_verdict {
+	SPIN_VERDICT_PASS = 0,
+	SPIN_VERDICT_DROP = 1,
+};
+
+/* spin_flow_val.flags */
+#define SPIN_FLOW_F_SYN_SEEN 0x01 /* initiator known from a TCP SYN (without ACK) */
+#define SPIN_FLOW_F_FRAG     0x02 /* fragments were attributed to this flow */
+/*
+ * This CPU's slot created the flow, so its initiator is the first packet's direction. Slots
+ * of other CPUs are initialised on their first packet and only guess the initiator.
+ */
+#define SPIN_FLOW_F_CREATED 0x04
+
+/*
+ * Per-CPU counters of one flow (spin_flows is a per-CPU hash, so the fast path needs no atomic
+ * operations); user space sums the CPUs. Bytes are IP bytes (IP header included), as on the
+ * wire: a GSO/GRO super-packet counts as its segments.
+ */
+struct spin_flow_val {
+	__u64 bytes[2];	  /* indexed by enum spin_flow_dir */
+	__u64 packets[2]; /* indexed by enum spin_flow_dir */
+	__u64 blk_bytes;  /* dropped by policy, both directions */
+	__u64 blk_packets;
+	__u32 first_seen; /* spin_cfg.clock_sec when this CPU first saw the flow */
+	__u32 last_seen;  /* spin_cfg.clock_sec at this CPU's latest packet */
+	__u32 policy_gen; /* spin_cfg.policy_gen that 'verdict' was computed for */
+	__u32 ifindex;	  /* attached interface where the flow was first seen */
+	__u8 verdict;	  /* enum spin_verdict, cached for policy_gen */
+	__u8 initiator;	  /* enum spin_flow_dir of the side that opened the flow */
+	__u8 flags;	  /* SPIN_FLOW_F_* */
+	__u8 pad[5];
+};
+SPIN_ASSERT_SIZE(struct spin_flow_val, 72);
+
+/*
+ * The single entry of spin_cfg: written by spind, read by every packet. Policy changes bump
+ * policy_gen after the policy maps are updated, which makes every flow re-evaluate its cached
+ * verdict on its next packet; the n_* counts let the fast path skip empty policy maps.
+ */
+struct spin_cfg {
+	__u32 layout_version; /* SPIN_LAYOUT_VERSION of whoever created the pins */
+	__u32 policy_gen;
+	__u32 clock_sec; /* spind's coarse clock (CLOCK_BOOTTIME seconds), refreshed each second */
+	__u32 n_addr_block; /* entries in spin_addrpol with SPIN_POL_BLOCK */
+	__u32 n_addr_allow; /* entries in spin_addrpol with SPIN_POL_ALLOW */
+	__u32 n_prefix;	    /* entries in spin_pfxpol */
+	__u32 n_pair;	    /* entries in spin_pairpol */
+	__u32 pad;
+};
+SPIN_ASSERT_SIZE(struct spin_cfg, 32);
+
+/* Policy flags: values of spin_addrpol and spin_pfxpol. Allow overrides block. */
+#define SPIN_POL_BLOCK 0x1
+#define SPIN_POL_ALLOW 0x2
+
+struct spin_lpm_key {
+	__u32 prefixlen; /* over the IPv4-mapped address: an IPv4 /24 is 96 + 24 */
+	struct spin_addr addr;
+};
+SPIN_ASSERT_SIZE(struct spin_lpm_key, 20);
+
+/* A flow block between two addresses, lower address first; value is unused (1). */
+struct spin_pair_key {
+	struct spin_addr lo;
+	struct spin_addr hi;
+};
+SPIN_ASSERT_SIZE(struct spin_pair_key, 32);
+
+/* Remembers the ports of a fragmented datagram so that later fragments join its flow. */
+struct spin_frag_key {
+	struct spin_addr saddr;
+	struct spin_addr daddr;
+	__u32 id; /* IPv4 id (16 bits) or IPv6 fragment identification */
+	__u8 proto;
+	__u8 pad[3];
+};
+SPIN_ASSERT_SIZE(struct spin_frag_key, 40);
+
+struct spin_frag_val {
+	__be16 sport;
+	__be16 dport;
+};
+SPIN_ASSERT_SIZE(struct spin_frag_val, 4);
+
+/* Indexes of spin_stats (per-CPU array of __u64). Every failure in the kernel is counted. */
+enum spin_stat {
+	SPIN_STAT_PACKETS = 0,	  /* packets seen by the counting hooks */
+	SPIN_STAT_NOT_IP,	  /* not IPv4/IPv6 (ARP, LLDP...): passed, not counted */
+	SPIN_STAT_PARSE_ERR,	  /* malformed or truncated headers */
+	SPIN_STAT_FRAGMENTS,	  /* IP fragments seen */
+	SPIN_STAT_FRAG_UNKNOWN,	  /* non-first fragment whose first fragment was not seen */
+	SPIN_STAT_FLOW_NEW,	  /* flows created */
+	SPIN_STAT_FLOW_MAP_FULL,  /* flow creation failed: counters went to the overflow */
+	SPIN_STAT_OVERFLOW_BYTES, /* bytes of packets that found no flow entry */
+	SPIN_STAT_OVERFLOW_PKTS,
+	SPIN_STAT_DROP_XDP,	  /* packets dropped by policy at XDP */
+	SPIN_STAT_DROP_TC,	  /* packets dropped by policy at TC */
+	SPIN_STAT_DNS_EVENTS,	  /* DNS packets sent to user space */
+	SPIN_STAT_RINGBUF_FULL,	  /* events lost because the ring buffer was full */
+	SPIN_STAT_DNS_TRUNC,	  /* DNS packets longer than SPIN_DNS_CAP (copy cut short) */
+	SPIN_STAT_SKIPPED_EGRESS, /* egress packets already counted at an attached ingress */
+	SPIN_STAT_MAX
+};
+
+#define SPIN_STAT_NAMES                                                                            \
+	{                                                                                          \
+		"packets", "not_ip", "parse_error", "fragments", "frag_unknown", "flow_new",       \
+			"map_full", "overflow_bytes", "overflow_packets", "drop_xdp", "drop_tc",   \
+			"dns_events", "ringbuf_full", "dns_truncated", "skipped_egress"            \
+	}
+
+/* Ring-buffer records. Every record starts with the type. */
+enum spin_event_type {
+	SPIN_EV_DNS = 1,
+};
+
+enum spin_hook {
+	SPIN_HOOK_TC_INGRESS = 0,
+	SPIN_HOOK_TC_EGRESS = 1,
+	SPIN_HOOK_XDP = 2,
+};
+
+/*
+ * A DNS packet (UDP or TCP, port 53 on either side), copied from its first byte (Ethernet
+ * header) for cap_len bytes. The offsets are into data[]; user space parses the headers with
+ * the same parser the kernel used (spin_parse.h).
+ */
+struct spin_dns_event {
+	__u32 type; /* SPIN_EV_DNS */
+	__u32 ifindex;
+	__u64 ts_ns;   /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) */
+	__u32 pkt_len; /* length of the whole packet */
+	__u16 cap_len; /* bytes in data[] */
+	__u16 l3_off;  /* IP header */
+	__u16 l4_off;  /* UDP/TCP header */
+	__u16 dns_off; /* DNS message (after the TCP length prefix, for TCP) */
+	__u8 family;   /* 4 or 6 */
+	__u8 proto;    /* IPPROTO_UDP or IPPROTO_TCP */
+	__u8 hook;     /* enum spin_hook */
+	__u8 pad;
+	__u8 data[];
+};
+SPIN_ASSERT_SIZE(struct spin_dns_event, 32);
+
+#endif /* SPIN_COMMON_H */

@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include <sys/epoll.h>
+#include <netinet/in.h>
+#include <bpf/libbpf.h>
+
+#include "dns.h"
+#include "events.h"
+#include "log.h"
+#include "loop.h"
+#include "spin_parse.h"
+
+static struct {
+	struct ring_buffer *rb;
+	struct loop_watch *watch;
+	struct events_ops ops;
+	struct events_stats st;
+} ev;
+
+static int handle_dns(const struct spin_dns_event *e, size_t size)
+{
+	const __u8 *data = e->data, *end = e->data + e->cap_len;
+	struct dns_endpoints ep = {};
+	struct spin_pkt pkt;
+	size_t msg_end = e->cap_len, msg_len;
+	int err;
+
+	if (sizeof(*e) + e->cap_len > size || e->dns_off > e->cap_len)
+		return -EINVAL;
+	if (spin_parse_eth(data, end, &pkt) != SPIN_PARSE_OK || !pkt.l4_off)
+		return -EINVAL;
+	/* The message ends where the IP packet ends (Ethernet padding is not DNS). */
+	if (pkt.ip_len && pkt.l3_off + pkt.ip_len < msg_end)
+		msg_end = pkt.l3_off + pkt.ip_len;
+	if (pkt.proto == IPPROTO_TCP && e->dns_off >= 2 && e->dns_off <= msg_end) {
+		size_t prefix = (size_t)data[e->dns_off - 2] << 8 | data[e->dns_off - 1];
+
+		if (e->dns_off + prefix < msg_end)
+			msg_end = e->dns_off + prefix;
+	}
+	if (e->dns_off >= msg_end)
+		return -EINVAL;
+	msg_len = msg_end - e->dns_off;
+	ep.saddr = pkt.saddr;
+	ep.daddr = pkt.daddr;
+	ep.sport = spin_ntohs(pkt.sport);
+	ep.dport = spin_ntohs(pkt.dport);
+	/* The client sends to port 53 and gets answers from it. */
+	ep.client_is_lan = ev.ops.is_lan(ep.dport == 53 ? &ep.saddr : &ep.daddr, ev.ops.ctx);
+	/* A query from a LAN device, untagged, on the device's own segment: the frame's source
+	 * MAC is the device's. (Behind a router hop it would be the router's: those are not
+	 * LAN addresses.) */
+	if (ep.dport == 53 && ep.client_is_lan && ev.ops.learn_mac &&
+	    e->hook != SPIN_HOOK_TC_EGRESS)
+		ev.ops.learn_mac(&ep.saddr, data + 6, ev.ops.ctx);
+	ev.st.dns_messages++;
+	err = dns_handle_message(data + e->dns_off, msg_len, &ep, time(NULL));
+	if (err)
+		ev.st.dns_rejected++;
+	return 0;
+}
+
+int events_handle_record(const void *data, size_t size)
+{
+	const struct spin_dns_event *e = data;
+	int err = -EINVAL;
+
+	ev.st.events++;
+	if (size >= sizeof(__u32) && e->type == SPIN_EV_DNS && size >= sizeof(*e))
+		err = handle_dns(e, size);
+	if (err)
+		ev.st.malformed++;
+	return 0; /* a bad record never stops the consumer */
+}
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	return events_handle_record(data, size);
+}
+
+static void on_readable(int fd, uint32_t events, void *ctx)
+{
+	int n = ring_buffer__consume(ev.rb);
+
+	if (n < 0)
+		pr_warn("ring buffer: %s", strerror(-n));
+}
+
+int events_init(int ringbuf_fd, const struct events_ops *ops)
+{
+	ev.ops = *ops;
+	ev.rb = ring_buffer__new(ringbuf_fd, on_record, NULL, NULL);
+	if (!ev.rb)
+		return -errno;
+	ev.watch = loop_watch_fd(ring_buffer__epoll_fd(ev.rb), EPOLLIN, on_readable, NULL);
+	if (!ev.watch) {
+		int err = -errno;
+
+		events_destroy();
+		return err;
+	}
+	return 0;
+}
+
+void events_destroy(void)
+{
+	loop_unwatch(ev.watch);
+	ev.watch = NULL;
+	ring_buffer__free(ev.rb);
+	ev.rb = NULL;
+}
+
+void events_get_stats(struct events_stats *st)
+{
+	*st = ev.st;
+}

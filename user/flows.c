@@ -1,0 +1,317 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <uthash.h>
+
+#include "flows.h"
+#include "log.h"
+
+#define FLOWS_CHUNK 4096
+
+/* The totals last reported for one kernel flow; deltas are taken against these. */
+struct flow_entry {
+	struct spin_flow_key key;
+	uint64_t bytes[2];
+	uint64_t packets[2];
+	uint64_t blk_bytes;
+	uint64_t blk_packets;
+	uint32_t seen_sweep;
+	UT_hash_handle hh;
+};
+
+static struct {
+	int fd;
+	unsigned int max_flows;
+	unsigned int idle_s;
+	bool baseline;
+	int ncpus;
+	uint32_t sweep_no;
+	struct flow_entry *table;
+	struct spin_flow_key *keys;
+	struct spin_flow_val *vals; /* chunk * ncpus values */
+	struct spin_flow_key *doomed;
+	size_t n_doomed;
+	struct flows_stats st;
+} f = {.fd = -1};
+
+int flows_init(int map_fd, unsigned int max_flows, unsigned int idle_s, bool baseline)
+{
+	f.fd = map_fd;
+	f.max_flows = max_flows;
+	f.idle_s = idle_s ? idle_s : 1;
+	f.baseline = baseline;
+	f.ncpus = libbpf_num_possible_cpus();
+	if (f.ncpus <= 0)
+		return -EINVAL;
+	f.keys = calloc(FLOWS_CHUNK, sizeof(*f.keys));
+	f.vals = calloc((size_t)FLOWS_CHUNK * (size_t)f.ncpus, sizeof(*f.vals));
+	f.doomed = calloc(FLOWS_CHUNK, sizeof(*f.doomed));
+	if (!f.keys || !f.vals || !f.doomed) {
+		flows_destroy();
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void flows_destroy(void)
+{
+	struct flow_entry *e, *tmp;
+
+	HASH_ITER(hh, f.table, e, tmp)
+	{
+		HASH_DEL(f.table, e);
+		free(e);
+	}
+	free(f.keys);
+	free(f.vals);
+	free(f.doomed);
+	f.keys = NULL;
+	f.vals = NULL;
+	f.doomed = NULL;
+}
+
+const struct flows_stats *flows_get_stats(void)
+{
+	return &f.st;
+}
+
+/* Folds the per-CPU values of one flow into one. The initiator is the one a TCP SYN named,
+ * else the one recorded by the CPU that created the entry. */
+static void sum_cpus(const struct spin_flow_val *v, struct spin_flow_val *out)
+{
+	int created = -1, syn = -1, best;
+
+	memset(out, 0, sizeof(*out));
+	for (int c = 0; c < f.ncpus; c++) {
+		const struct spin_flow_val *p = &v[c];
+
+		if (!p->ifindex)
+			continue; /* this CPU never saw the flow */
+		for (int d = 0; d < 2; d++) {
+			out->bytes[d] += p->bytes[d];
+			out->packets[d] += p->packets[d];
+		}
+		out->blk_bytes += p->blk_bytes;
+		out->blk_packets += p->blk_packets;
+		if (p->last_seen > out->last_seen)
+			out->last_seen = p->last_seen;
+		if (!out->first_seen || p->first_seen < out->first_seen)
+			out->first_seen = p->first_seen;
+		if ((p->flags & SPIN_FLOW_F_CREATED) && created < 0)
+			created = c;
+		if ((p->flags & SPIN_FLOW_F_SYN_SEEN) && syn < 0)
+			syn = c;
+	}
+	best = syn >= 0 ? syn : created;
+	if (best >= 0) {
+		out->initiator = v[best].initiator;
+		out->ifindex = v[best].ifindex;
+		out->flags = v[best].flags;
+	}
+}
+
+static uint64_t sub(uint64_t now, uint64_t before)
+{
+	/* A smaller total means the kernel entry was recreated: all of it is new. */
+	return now >= before ? now - before : now;
+}
+
+static void report(struct flow_entry *e, const struct spin_flow_val *sum, flows_delta_cb cb,
+		   void *ctx)
+{
+	struct flow_delta d = {
+		.key = &e->key,
+		.initiator = sum->initiator,
+		.ifindex = sum->ifindex,
+		.first_seen = sum->first_seen,
+		.last_seen = sum->last_seen,
+	};
+	bool changed = false;
+
+	for (int i = 0; i < 2; i++) {
+		d.bytes[i] = sub(sum->bytes[i], e->bytes[i]);
+		d.packets[i] = sub(sum->packets[i], e->packets[i]);
+		changed |= d.packets[i] != 0;
+		e->bytes[i] = sum->bytes[i];
+		e->packets[i] = sum->packets[i];
+	}
+	d.blk_bytes = sub(sum->blk_bytes, e->blk_bytes);
+	d.blk_packets = sub(sum->blk_packets, e->blk_packets);
+	changed |= d.blk_packets != 0;
+	e->blk_bytes = sum->blk_bytes;
+	e->blk_packets = sum->blk_packets;
+	if (changed && cb)
+		cb(&d, ctx);
+}
+
+static struct flow_entry *entry_get(const struct spin_flow_key *key, bool *created)
+{
+	struct flow_entry *e;
+
+	HASH_FIND(hh, f.table, key, sizeof(*key), e);
+	*created = false;
+	if (e)
+		return e;
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return NULL;
+	e->key = *key;
+	HASH_ADD(hh, f.table, key, sizeof(e->key), e);
+	*created = true;
+	return e;
+}
+
+static bool is_idle(const struct spin_flow_val *sum, uint32_t now, uint64_t n_flows)
+{
+	uint32_t limit = f.idle_s;
+
+	/* Under pressure, make room sooner: a full table sends new flows to the overflow. */
+	if (n_flows * 10 >= (uint64_t)f.max_flows * 9)
+		limit = limit > 10 ? 10 : limit;
+	return now >= sum->last_seen && now - sum->last_seen >= limit;
+}
+
+static void process_one(const struct spin_flow_key *key, const struct spin_flow_val *vals,
+			uint32_t now, uint64_t n_flows, flows_delta_cb cb, void *ctx)
+{
+	struct spin_flow_val sum;
+	struct flow_entry *e;
+	bool created;
+
+	sum_cpus(vals, &sum);
+	e = entry_get(key, &created);
+	if (!e)
+		return;
+	e->seen_sweep = f.sweep_no;
+	if (created && f.baseline) {
+		memcpy(e->bytes, sum.bytes, sizeof(e->bytes));
+		memcpy(e->packets, sum.packets, sizeof(e->packets));
+		e->blk_bytes = sum.blk_bytes;
+		e->blk_packets = sum.blk_packets;
+	} else {
+		report(e, &sum, cb, ctx);
+	}
+	if (is_idle(&sum, now, n_flows) && f.n_doomed < FLOWS_CHUNK)
+		f.doomed[f.n_doomed++] = *key;
+}
+
+/* Removes idle flows; lookup-and-delete hands back what arrived since the read. */
+static void remove_doomed(flows_delta_cb cb, void *ctx)
+{
+	for (size_t i = 0; i < f.n_doomed; i++) {
+		struct spin_flow_key *key = &f.doomed[i];
+		struct flow_entry *e;
+		struct spin_flow_val sum;
+
+		HASH_FIND(hh, f.table, key, sizeof(*key), e);
+		if (bpf_map_lookup_and_delete_elem(f.fd, key, f.vals) == 0) {
+			sum_cpus(f.vals, &sum);
+			if (e)
+				report(e, &sum, cb, ctx);
+		} else if (bpf_map_delete_elem(f.fd, key) && errno != ENOENT) {
+			continue;
+		}
+		if (e) {
+			HASH_DEL(f.table, e);
+			free(e);
+		}
+		f.st.removed++;
+	}
+	f.n_doomed = 0;
+}
+
+static int sweep_get_next_key(uint32_t now, flows_delta_cb cb, void *ctx, uint64_t *seen)
+{
+	struct spin_flow_key cur, next;
+	void *prev = NULL;
+
+	f.st.batch_fallbacks++;
+	while (bpf_map_get_next_key(f.fd, prev, &next) == 0) {
+		cur = next;
+		prev = &cur;
+		if (bpf_map_lookup_elem(f.fd, &cur, f.vals))
+			continue;
+		process_one(&cur, f.vals, now, *seen, cb, ctx);
+		(*seen)++;
+		if (f.n_doomed == FLOWS_CHUNK)
+			break;
+	}
+	return 0;
+}
+
+static int sweep_batches(uint32_t now, flows_delta_cb cb, void *ctx, uint64_t *seen)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u64 in_batch = 0, out_batch = 0;
+	bool first = true, done = false;
+
+	while (!done) {
+		__u32 count = FLOWS_CHUNK;
+		int err = bpf_map_lookup_batch(f.fd, first ? NULL : &in_batch, &out_batch, f.keys,
+					       f.vals, &count, &opts);
+
+		if (err) {
+			err = -errno;
+			if (err != -ENOENT)
+				return first ? err : 0;
+			done = true;
+		}
+		for (__u32 i = 0; i < count; i++)
+			process_one(&f.keys[i], &f.vals[(size_t)i * (size_t)f.ncpus], now,
+				    *seen + count, cb, ctx);
+		*seen += count;
+		in_batch = out_batch;
+		first = false;
+	}
+	return 0;
+}
+
+static void forget_vanished(void)
+{
+	struct flow_entry *e, *tmp;
+
+	HASH_ITER(hh, f.table, e, tmp)
+	{
+		if (e->seen_sweep != f.sweep_no) {
+			HASH_DEL(f.table, e);
+			free(e);
+		}
+	}
+}
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+int flows_sweep(uint32_t now, flows_delta_cb cb, void *ctx)
+{
+	uint64_t start = now_us(), seen = 0;
+	int err;
+
+	f.sweep_no++;
+	f.n_doomed = 0;
+	err = sweep_batches(now, cb, ctx, &seen);
+	if (err == -EINVAL || err == -ENOTSUP || err == -EOPNOTSUPP) {
+		seen = 0;
+		err = sweep_get_next_key(now, cb, ctx, &seen);
+	}
+	if (err)
+		return err;
+	remove_doomed(cb, ctx);
+	forget_vanished();
+	f.baseline = false;
+	f.st.sweeps++;
+	f.st.flows = seen;
+	f.st.last_sweep_us = now_us() - start;
+	if (f.st.last_sweep_us > f.st.max_sweep_us)
+		f.st.max_sweep_us = f.st.last_sweep_us;
+	return (int)(seen > INT32_MAX ? INT32_MAX : seen);
+}

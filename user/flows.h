@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The flow sweep: reads the kernel's per-CPU flow table in batches once a second, turns the
+ * running counters into per-interval deltas, and removes idle flows with lookup-and-delete so
+ * that not one counted byte is lost between the last read and the removal.
+ */
+#ifndef SPIN_FLOWS_H
+#define SPIN_FLOWS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "spin_common.h"
+
+/* What one flow did since the previous sweep (only flows that changed are reported). */
+struct flow_delta {
+	const struct spin_flow_key *key;
+	uint8_t initiator; /* enum spin_flow_dir */
+	uint32_t ifindex;
+	uint64_t bytes[2]; /* per enum spin_flow_dir */
+	uint64_t packets[2];
+	uint64_t blk_bytes;
+	uint64_t blk_packets;
+	uint32_t first_seen; /* spin_cfg clock */
+	uint32_t last_seen;
+};
+
+typedef void (*flows_delta_cb)(const struct flow_delta *d, void *ctx);
+
+struct flows_stats {
+	uint64_t sweeps;
+	uint64_t flows;	  /* flows in the kernel table at the last sweep */
+	uint64_t removed; /* idle flows removed */
+	uint64_t last_sweep_us;
+	uint64_t max_sweep_us;
+	uint64_t batch_fallbacks; /* sweeps that had to use get_next_key */
+};
+
+/*
+ * map_fd: spin_flows. idle_s: a flow without packets for this long is removed (sooner when
+ * the table is over 90% full). baseline: the map survived a restart, so the first sweep only
+ * records the counters it finds instead of reporting them as new traffic.
+ */
+int flows_init(int map_fd, unsigned int max_flows, unsigned int idle_s, bool baseline);
+/* now: the clock written to spin_cfg.clock_sec. Returns flows seen, or -errno. */
+int flows_sweep(uint32_t now, flows_delta_cb cb, void *ctx);
+const struct flows_stats *flows_get_stats(void);
+void flows_destroy(void);
+
+#endif

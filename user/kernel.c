@@ -1,0 +1,450 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <linux/if_link.h>
+#include <linux/magic.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "kernel.h"
+#include "log.h"
+#include "spin.skel.h"
+
+/* Our TC filter's identity on every interface: 'SP' and a priority of its own, so restarts
+ * replace exactly our filter and detaching never touches anyone else's. */
+#define SPIN_TC_HANDLE 0x5350
+#define SPIN_TC_PRIO   0x5350
+
+static struct {
+	struct spin_bpf *skel;
+	char pin_dir[256];
+	int lock_fd;
+	struct kernel_iface_state ifs[SPIN_MAX_IFACES];
+	int n_ifs;
+	enum spin_xdp_mode xdp_mode;
+	bool reused;
+	int ncpus;
+} k = {.lock_fd = -1};
+
+static const char *const map_names[] = {
+	SPIN_MAP_FLOWS,	  SPIN_MAP_CFG,	  SPIN_MAP_ADDRPOL, SPIN_MAP_PFXPOL,
+	SPIN_MAP_PAIRPOL, SPIN_MAP_STATS, SPIN_MAP_EVENTS,  SPIN_MAP_FRAGS,
+};
+
+static int ensure_bpffs(const char *pin_dir)
+{
+	struct statfs st;
+	char parent[PATH_MAX];
+	char *slash;
+
+	snprintf(parent, sizeof(parent), "%s", pin_dir);
+	slash = strrchr(parent, '/');
+	if (slash && slash != parent)
+		*slash = '\0';
+	if (statfs(parent, &st) == 0 && st.f_type == BPF_FS_MAGIC)
+		goto mk;
+	/* Not a bpffs (e.g. a fresh mount namespace): mount one so pins can exist at all. */
+	if (mount("bpf", parent, "bpf", 0, "mode=0700") < 0) {
+		pr_err("%s is not a BPF filesystem and mounting one failed: %s", parent,
+		       strerror(errno));
+		return -errno;
+	}
+	pr_info("mounted a BPF filesystem on %s", parent);
+mk:
+	if (mkdir(pin_dir, 0700) < 0 && errno != EEXIST) {
+		pr_err("cannot create pin directory %s: %s", pin_dir, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+/* One spind per pin directory (xdp-tools style lock), held for the daemon's lifetime. */
+static int lock_pin_dir(const char *pin_dir)
+{
+	k.lock_fd = open(pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (k.lock_fd < 0)
+		return -errno;
+	if (flock(k.lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		int err = -errno;
+
+		pr_err("%s is locked: is another spind running?", pin_dir);
+		close(k.lock_fd);
+		k.lock_fd = -1;
+		return err;
+	}
+	return 0;
+}
+
+static void unpin_all(const char *pin_dir)
+{
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < sizeof(map_names) / sizeof(map_names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, map_names[i]);
+		if (unlink(path) < 0 && errno != ENOENT)
+			pr_warn("cannot unpin %s: %s", path, strerror(errno));
+	}
+}
+
+/* Returns 1 if compatible pins exist, 0 if none (or incompatible ones were removed). */
+static int check_pinned_layout(const char *pin_dir)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info), key = 0;
+	struct spin_cfg cfg = {};
+	char path[PATH_MAX];
+	bool ok;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", pin_dir, SPIN_MAP_CFG);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	ok = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && info.value_size == sizeof(cfg) &&
+	     bpf_map_lookup_elem(fd, &key, &cfg) == 0 && cfg.layout_version == SPIN_LAYOUT_VERSION;
+	close(fd);
+	if (ok)
+		return 1;
+	pr_warn("pinned maps in %s have layout %u, this spind uses %u: recreating them (policy is "
+		"reloaded from the state directory)",
+		pin_dir, cfg.layout_version, SPIN_LAYOUT_VERSION);
+	unpin_all(pin_dir);
+	return 0;
+}
+
+static int open_and_load(const struct kernel_opts *o)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = k.pin_dir);
+	int err;
+
+	k.skel = spin_bpf__open_opts(&oo);
+	if (!k.skel)
+		return -errno;
+	for (int i = 0; i < o->ifaces->n; i++)
+		k.skel->rodata->spin_ifindexes[i] = (__u32)o->ifaces->ifs[i].ifindex;
+	k.skel->rodata->spin_n_ifaces = (__u32)o->ifaces->n;
+	k.skel->rodata->spin_dns_enabled = o->dns_events;
+	if (o->max_flows)
+		bpf_map__set_max_entries(k.skel->maps.spin_flows, o->max_flows);
+	err = spin_bpf__load(k.skel);
+	if (err) {
+		spin_bpf__destroy(k.skel);
+		k.skel = NULL;
+	}
+	return err;
+}
+
+static int init_cfg(void)
+{
+	struct spin_cfg cfg = {
+		.layout_version = SPIN_LAYOUT_VERSION,
+		.policy_gen = 1,
+	};
+
+	return kernel_cfg_write(&cfg);
+}
+
+int kernel_open(const struct kernel_opts *o)
+{
+	int err;
+
+	snprintf(k.pin_dir, sizeof(k.pin_dir), "%s", o->pin_dir ? o->pin_dir : SPIN_PIN_DIR);
+	k.xdp_mode = o->xdp_mode;
+	k.ncpus = libbpf_num_possible_cpus();
+	if (k.ncpus <= 0)
+		return k.ncpus ? k.ncpus : -EINVAL;
+	err = ensure_bpffs(k.pin_dir);
+	if (err)
+		return err;
+	err = lock_pin_dir(k.pin_dir);
+	if (err)
+		return err;
+	k.reused = check_pinned_layout(k.pin_dir) == 1;
+	err = open_and_load(o);
+	if (err && k.reused) {
+		/* Same layout version but other parameters (e.g. max_flows changed): start over. */
+		pr_warn("cannot reuse the pinned maps (%s): recreating them", strerror(-err));
+		unpin_all(k.pin_dir);
+		k.reused = false;
+		err = open_and_load(o);
+	}
+	if (err) {
+		pr_err("loading the BPF programs failed: %s", strerror(-err));
+		return err;
+	}
+	k.n_ifs = o->ifaces->n;
+	for (int i = 0; i < k.n_ifs; i++)
+		k.ifs[i].nif = o->ifaces->ifs[i];
+	if (!k.reused)
+		err = init_cfg();
+	pr_info("BPF programs loaded, maps %s in %s", k.reused ? "reused" : "created", k.pin_dir);
+	return err;
+}
+
+static int tc_attach_one(int ifindex, int prog_fd, enum bpf_tc_attach_point where)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = where);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = SPIN_TC_HANDLE, .priority = SPIN_TC_PRIO,
+		    .prog_fd = prog_fd, .flags = BPF_TC_F_REPLACE);
+
+	return bpf_tc_attach(&hook, &opts);
+}
+
+/* The clsact qdisc holds both hooks; it exists already after a restart (or for others). */
+static int tc_ensure_clsact(int ifindex)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, q, .handle = SPIN_TC_HANDLE, .priority = SPIN_TC_PRIO);
+	int err;
+
+	/* A query answers -EINVAL when there is no clsact yet, without kernel noise. */
+	err = bpf_tc_query(&hook, &q);
+	if (err != -EINVAL)
+		return 0;
+	err = bpf_tc_hook_create(&hook);
+	return err == -EEXIST ? 0 : err;
+}
+
+static int tc_detach_one(int ifindex, enum bpf_tc_attach_point where)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = where);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = SPIN_TC_HANDLE, .priority = SPIN_TC_PRIO);
+
+	return bpf_tc_detach(&hook, &opts);
+}
+
+static bool prog_is_ours(__u32 prog_id)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	bool ours;
+	int fd;
+
+	fd = bpf_prog_get_fd_by_id(prog_id);
+	if (fd < 0)
+		return false;
+	ours = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
+	       strcmp(info.name, SPIN_PROG_XDP) == 0;
+	close(fd);
+	return ours;
+}
+
+/* Removes our XDP program (any mode); leaves a foreign one alone. */
+static int xdp_detach_ours(int ifindex, const char *ifname)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	__u32 flags;
+
+	if (bpf_xdp_query(ifindex, 0, &q) || !q.prog_id)
+		return 0;
+	if (!prog_is_ours(q.prog_id)) {
+		pr_warn("%s: a foreign XDP program (id %u) is attached; leaving it", ifname,
+			q.prog_id);
+		return -EBUSY;
+	}
+	flags = q.attach_mode == XDP_ATTACHED_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+	return bpf_xdp_detach(ifindex, flags, NULL);
+}
+
+static int xdp_attach_one(struct kernel_iface_state *st, int prog_fd)
+{
+	const char *name = st->nif.name;
+	int ifindex = st->nif.ifindex, err;
+
+	err = xdp_detach_ours(ifindex, name);
+	if (err)
+		return err;
+	if (k.xdp_mode == SPIN_XDP_AUTO || k.xdp_mode == SPIN_XDP_NATIVE) {
+		err = bpf_xdp_attach(ifindex, prog_fd, XDP_FLAGS_DRV_MODE, NULL);
+		if (!err) {
+			st->xdp_attached = SPIN_XDP_NATIVE;
+			return 0;
+		}
+		if (k.xdp_mode == SPIN_XDP_NATIVE)
+			return err;
+		pr_warn("%s: native XDP not supported by the driver (%s); using generic XDP, "
+			"blocked packets are dropped a little later",
+			name, strerror(-err));
+	}
+	err = bpf_xdp_attach(ifindex, prog_fd, XDP_FLAGS_SKB_MODE, NULL);
+	if (!err)
+		st->xdp_attached = SPIN_XDP_GENERIC;
+	return err;
+}
+
+int kernel_attach(void)
+{
+	int in_fd = bpf_program__fd(k.skel->progs.spin_tc_ingress);
+	int out_fd = bpf_program__fd(k.skel->progs.spin_tc_egress);
+	int xdp_fd = bpf_program__fd(k.skel->progs.spin_xdp);
+	int err;
+
+	for (int i = 0; i < k.n_ifs; i++) {
+		struct kernel_iface_state *st = &k.ifs[i];
+
+		err = tc_ensure_clsact(st->nif.ifindex);
+		if (!err)
+			err = tc_attach_one(st->nif.ifindex, in_fd, BPF_TC_INGRESS);
+		if (!err)
+			err = tc_attach_one(st->nif.ifindex, out_fd, BPF_TC_EGRESS);
+		if (err) {
+			pr_err("%s: attaching TC programs failed: %s", st->nif.name,
+			       strerror(-err));
+			return err;
+		}
+		st->tc_attached = true;
+		if (k.xdp_mode == SPIN_XDP_OFF) {
+			xdp_detach_ours(st->nif.ifindex, st->nif.name);
+			continue;
+		}
+		err = xdp_attach_one(st, xdp_fd);
+		if (err)
+			pr_warn("%s: no XDP (%s): blocked packets are dropped at TC ingress",
+				st->nif.name, strerror(-err));
+		pr_info("%s: attached (TC ingress+egress, XDP %s)", st->nif.name,
+			st->xdp_attached == SPIN_XDP_NATIVE    ? "native"
+			: st->xdp_attached == SPIN_XDP_GENERIC ? "generic"
+							       : "off");
+	}
+	return 0;
+}
+
+int kernel_detach(const struct netif_set *ifaces, const char *pin_dir, bool unpin)
+{
+	int ret = 0;
+
+	for (int i = 0; ifaces && i < ifaces->n; i++) {
+		const struct netif *nif = &ifaces->ifs[i];
+		int e1 = tc_detach_one(nif->ifindex, BPF_TC_INGRESS);
+		int e2 = tc_detach_one(nif->ifindex, BPF_TC_EGRESS);
+		int e3 = xdp_detach_ours(nif->ifindex, nif->name);
+
+		if ((e1 && e1 != -ENOENT) || (e2 && e2 != -ENOENT) || e3)
+			ret = ret ? ret
+				  : (e1 && e1 != -ENOENT   ? e1
+				     : e2 && e2 != -ENOENT ? e2
+							   : e3);
+		pr_info("%s: SPIN programs detached", nif->name);
+	}
+	if (unpin) {
+		unpin_all(pin_dir ? pin_dir : SPIN_PIN_DIR);
+		if (rmdir(pin_dir ? pin_dir : SPIN_PIN_DIR) < 0 && errno != ENOENT)
+			pr_warn("cannot remove %s: %s", pin_dir, strerror(errno));
+	}
+	return ret;
+}
+
+void kernel_close(void)
+{
+	spin_bpf__destroy(k.skel);
+	k.skel = NULL;
+	if (k.lock_fd >= 0)
+		close(k.lock_fd);
+	k.lock_fd = -1;
+	k.n_ifs = 0;
+}
+
+int kernel_flows_fd(void)
+{
+	return bpf_map__fd(k.skel->maps.spin_flows);
+}
+
+int kernel_cfg_fd(void)
+{
+	return bpf_map__fd(k.skel->maps.spin_cfg);
+}
+
+int kernel_addrpol_fd(void)
+{
+	return bpf_map__fd(k.skel->maps.spin_addrpol);
+}
+
+int kernel_pfxpol_fd(void)
+{
+	return bpf_map__fd(k.skel->maps.spin_pfxpol);
+}
+
+int kernel_pairpol_fd(void)
+{
+	return bpf_map__fd(k.skel->maps.spin_pairpol);
+}
+
+int kernel_stats_fd(void)
+{
+	return bpf_map__fd(k.skel->maps.spin_stats);
+}
+
+int kernel_events_fd(void)
+{
+	return bpf_map__fd(k.skel->maps.spin_events);
+}
+
+unsigned int kernel_max_flows(void)
+{
+	return bpf_map__max_entries(k.skel->maps.spin_flows);
+}
+
+bool kernel_maps_reused(void)
+{
+	return k.reused;
+}
+
+const struct kernel_iface_state *kernel_iface_state(int *n)
+{
+	*n = k.n_ifs;
+	return k.ifs;
+}
+
+int kernel_cfg_read(struct spin_cfg *cfg)
+{
+	__u32 key = 0;
+
+	return bpf_map_lookup_elem(kernel_cfg_fd(), &key, cfg) ? -errno : 0;
+}
+
+int kernel_cfg_write(const struct spin_cfg *cfg)
+{
+	__u32 key = 0;
+
+	return bpf_map_update_elem(kernel_cfg_fd(), &key, cfg, BPF_ANY) ? -errno : 0;
+}
+
+int kernel_cfg_set_clock(__u32 now)
+{
+	struct spin_cfg cfg;
+	int err = kernel_cfg_read(&cfg);
+
+	if (err)
+		return err;
+	cfg.clock_sec = now;
+	return kernel_cfg_write(&cfg);
+}
+
+int kernel_read_stats(__u64 *out)
+{
+	__u64 *vals = calloc((size_t)k.ncpus, sizeof(*vals));
+	int fd = kernel_stats_fd(), err = 0;
+
+	if (!vals)
+		return -ENOMEM;
+	for (__u32 i = 0; i < SPIN_STAT_MAX; i++) {
+		out[i] = 0;
+		if (bpf_map_lookup_elem(fd, &i, vals)) {
+			err = -errno;
+			break;
+		}
+		for (int c = 0; c < k.ncpus; c++)
+			out[i] += vals[c];
+	}
+	free(vals);
+	return err;
+}

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Devices from the kernel's neighbour tables (ARP and NDP): a dump at start, then rtnetlink
+ * events (no polling). Each reachable entry on a LAN address says "this IP is used by this MAC".
+ */
+#ifndef SPIN_NEIGH_H
+#define SPIN_NEIGH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "spin_common.h"
+
+struct neigh_ops {
+	/* Should an address's neighbour entry count (a LAN address)? */
+	bool (*wanted)(const struct spin_addr *ip, void *ctx);
+	void (*learned)(const struct spin_addr *ip, const uint8_t mac[6], void *ctx);
+	void *ctx;
+};
+
+struct neigh_stats {
+	uint64_t events;
+	uint64_t learned;
+	uint64_t ignored;
+	uint64_t overruns; /* the socket's buffer overflowed: a fresh dump was requested */
+};
+
+int neigh_init(const struct neigh_ops *ops);
+void neigh_destroy(void);
+void neigh_get_stats(struct neigh_stats *st);
+
+#endif

@@ -1,0 +1,583 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <cjson/cJSON.h>
+
+#include "lan.h"
+#include "log.h"
+#include "nodes.h"
+#include "policy.h"
+#include "rpc.h"
+#include "traffic.h"
+
+enum arg_type { ARG_INT, ARG_STRING, ARG_COMPLEX };
+
+struct rpc_arg {
+	const char *name;
+	enum arg_type type;
+};
+
+#define RPC_MAX_ARGS 3
+
+/* A method's outcome: result (may be NULL = JSON null) or an error code and message. */
+struct rpc_reply {
+	cJSON *result;
+	int code;
+	char message[160];
+};
+
+struct rpc_method {
+	const char *name;
+	struct rpc_arg args[RPC_MAX_ARGS];
+	const char *result_type;
+	bool changes_policy; /* refused when not enforcing (passive mode) */
+	void (*fn)(const cJSON *params, struct rpc_reply *r);
+};
+
+static struct {
+	struct rpc_ops ops;
+	bool enforcing;
+	struct rpc_stats st;
+} rpc;
+
+static void fail(struct rpc_reply *r, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void fail(struct rpc_reply *r, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	r->code = code;
+	va_start(ap, fmt);
+	vsnprintf(r->message, sizeof(r->message), fmt, ap);
+	va_end(ap);
+}
+
+static int int_param(const cJSON *params, const char *name)
+{
+	return (int)cJSON_GetObjectItemCaseSensitive(params, name)->valuedouble;
+}
+
+static const char *str_param(const cJSON *params, const char *name)
+{
+	return cJSON_GetObjectItemCaseSensitive(params, name)->valuestring;
+}
+
+static struct node *node_param(const cJSON *params, const char *name, struct rpc_reply *r)
+{
+	struct node *n = nodes_by_id((uint32_t)int_param(params, name));
+
+	if (!n)
+		fail(r, RPC_METHOD_ERROR, "Unknown node id");
+	return n;
+}
+
+static int list_param(const cJSON *params, struct rpc_reply *r)
+{
+	int l = policy_list_from_name(str_param(params, "list"));
+
+	if (l < 0)
+		fail(r, RPC_METHOD_ERROR, "Unknown ip list name");
+	return l;
+}
+
+static int parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned int b[6];
+	char tail;
+
+	if (strlen(s) != 17 || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3],
+				      &b[4], &b[5], &tail) != 6)
+		return -EINVAL;
+	for (int i = 0; i < 6; i++) {
+		if (s[i * 3] == '+' || s[i * 3] == '-' || s[i * 3] == ' ')
+			return -EINVAL;
+		mac[i] = (uint8_t)b[i];
+	}
+	return 0;
+}
+
+static struct node *device_param(const cJSON *params, const char *name, struct rpc_reply *r)
+{
+	uint8_t mac[6];
+	struct node *n;
+
+	if (parse_mac(str_param(params, name), mac)) {
+		fail(r, RPC_INVALID_PARAMS, "Invalid params: %s must be a MAC address", name);
+		return NULL;
+	}
+	n = nodes_by_mac(mac);
+	if (!n)
+		fail(r, RPC_METHOD_ERROR, "Device not found");
+	return n;
+}
+
+static void policy_result(struct rpc_reply *r, int err)
+{
+	if (err == -ENOSPC)
+		fail(r, RPC_METHOD_ERROR, "List is full");
+	else if (err)
+		fail(r, RPC_METHOD_ERROR, "Policy update failed: %s", strerror(-err));
+}
+
+/* --- methods --- */
+
+static void m_list_rpc_methods(const cJSON *params, struct rpc_reply *r);
+
+static void add_device(struct node *n, void *ctx)
+{
+	if (node_mac(n))
+		cJSON_AddItemToArray(ctx, node_to_json(n));
+}
+
+static void m_list_devices(const cJSON *params, struct rpc_reply *r)
+{
+	r->result = cJSON_CreateArray();
+	nodes_foreach(add_device, r->result);
+}
+
+static void m_get_device_data(const cJSON *params, struct rpc_reply *r)
+{
+	struct node *n = node_param(params, "node", r);
+
+	if (n)
+		r->result = node_to_json(n);
+}
+
+static void add_blocked_peer(uint32_t peer, void *ctx)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(o, "to", peer);
+	cJSON_AddNumberToObject(o, "dst_port", 0);
+	cJSON_AddNumberToObject(o, "icmp_type", 0);
+	cJSON_AddNumberToObject(o, "blocked", 1);
+	cJSON_AddItemToArray(ctx, o);
+}
+
+static void m_list_device_flows(const cJSON *params, struct rpc_reply *r)
+{
+	struct node *n = device_param(params, "device", r);
+
+	if (!n)
+		return;
+	r->result = traffic_device_flows(node_id(n));
+	policy_foreach_flow_peer(node_id(n), add_blocked_peer, r->result);
+}
+
+static void m_list_iplist(const cJSON *params, struct rpc_reply *r)
+{
+	int l = list_param(params, r);
+
+	if (l >= 0)
+		r->result = policy_list_json(l);
+}
+
+static void iplist_node(const cJSON *params, struct rpc_reply *r, bool add)
+{
+	int l = list_param(params, r);
+	struct node *n;
+
+	if (l < 0)
+		return;
+	n = node_param(params, "node", r);
+	if (!n)
+		return;
+	policy_result(r, add ? policy_add_node(l, n) : policy_remove_node(l, n));
+	nodes_mark_changed(n);
+}
+
+static void m_add_iplist_node(const cJSON *params, struct rpc_reply *r)
+{
+	iplist_node(params, r, true);
+}
+
+static void m_remove_iplist_node(const cJSON *params, struct rpc_reply *r)
+{
+	iplist_node(params, r, false);
+}
+
+static void iplist_ip(const cJSON *params, struct rpc_reply *r, bool add)
+{
+	int l = list_param(params, r);
+	struct spin_addr a;
+	struct node *n;
+
+	if (l < 0)
+		return;
+	if (nodes_addr_parse(str_param(params, "ip"), &a)) {
+		fail(r, RPC_METHOD_ERROR, "Invalid IP address");
+		return;
+	}
+	policy_result(r, add ? policy_add_addr(l, &a) : policy_remove_addr(l, &a));
+	n = nodes_by_ip(&a);
+	if (n)
+		nodes_mark_changed(n);
+}
+
+static void m_add_iplist_ip(const cJSON *params, struct rpc_reply *r)
+{
+	iplist_ip(params, r, true);
+}
+
+static void m_remove_iplist_ip(const cJSON *params, struct rpc_reply *r)
+{
+	iplist_ip(params, r, false);
+}
+
+static void m_reset_iplist_ignore(const cJSON *params, struct rpc_reply *r)
+{
+	struct spin_addr own[LAN_MAX_OWN];
+	int n = lan_own_addrs(own, LAN_MAX_OWN);
+
+	policy_result(r, policy_set_list(POLICY_IGNORE, own, n));
+}
+
+static void m_set_device_name(const cJSON *params, struct rpc_reply *r)
+{
+	struct node *n = node_param(params, "node", r);
+	int err;
+
+	if (!n)
+		return;
+	err = nodes_set_name(node_id(n), str_param(params, "name"));
+	if (err == -EINVAL) {
+		fail(r, RPC_INVALID_PARAMS,
+		     "Invalid params: name must be at most %d bytes of text without < > \" ' &",
+		     NODE_NAME_MAX);
+		return;
+	}
+	if (err) {
+		fail(r, RPC_METHOD_ERROR, "Unknown node id");
+		return;
+	}
+	if (rpc.ops.names_changed)
+		rpc.ops.names_changed(rpc.ops.ctx);
+}
+
+static void m_node_add_ip(const cJSON *params, struct rpc_reply *r)
+{
+	int id = int_param(params, "node");
+	struct spin_addr a;
+	struct node *n;
+
+	if (id < 0 || (id > 0 && !nodes_by_id((uint32_t)id))) {
+		fail(r, RPC_METHOD_ERROR, "Unknown node id");
+		return;
+	}
+	if (nodes_addr_parse(str_param(params, "ipaddr"), &a)) {
+		fail(r, RPC_METHOD_ERROR, "Invalid IP address");
+		return;
+	}
+	n = nodes_add_ip((uint32_t)id, &a, time(NULL));
+	if (!n) {
+		fail(r, RPC_METHOD_ERROR, "Node cache full");
+		return;
+	}
+	policy_node_changed(n);
+	r->result = cJSON_CreateNumber(node_id(n));
+}
+
+static int block_param(const cJSON *params, struct rpc_reply *r)
+{
+	int b = int_param(params, "block");
+
+	if (b != 0 && b != 1) {
+		fail(r, RPC_INVALID_PARAMS, "Invalid params: block must be 0 or 1");
+		return -1;
+	}
+	return b;
+}
+
+static void flow_block(struct node *a, struct node *b, int block, struct rpc_reply *r)
+{
+	if (a == b) {
+		fail(r, RPC_METHOD_ERROR, "A node cannot be blocked from itself");
+		return;
+	}
+	policy_result(r, policy_set_flow_block(a, b, block));
+	nodes_mark_changed(a);
+	nodes_mark_changed(b);
+}
+
+static void m_set_flow_block(const cJSON *params, struct rpc_reply *r)
+{
+	int block = block_param(params, r);
+	struct node *a, *b;
+	uint32_t ida;
+
+	if (block < 0)
+		return;
+	a = node_param(params, "node1", r);
+	if (!a)
+		return;
+	ida = node_id(a);
+	b = node_param(params, "node2", r);
+	a = nodes_by_id(ida);
+	if (a && b)
+		flow_block(a, b, block, r);
+}
+
+static void m_set_device_flow_block(const cJSON *params, struct rpc_reply *r)
+{
+	int block = block_param(params, r);
+	struct node *dev, *peer;
+
+	if (block < 0)
+		return;
+	dev = device_param(params, "device", r);
+	if (!dev)
+		return;
+	peer = node_param(params, "node", r);
+	if (peer)
+		flow_block(dev, peer, block, r);
+}
+
+static void m_get_flow_block(const cJSON *params, struct rpc_reply *r)
+{
+	r->result = policy_flow_blocks_json();
+}
+
+static const struct rpc_method methods[] = {
+	{"list_rpc_methods", {}, "complex", false, m_list_rpc_methods},
+	{"list_devices", {}, "complex", false, m_list_devices},
+	{"get_device_data", {{"node", ARG_INT}}, "complex", false, m_get_device_data},
+	{"list_device_flows", {{"device", ARG_STRING}}, "complex", false, m_list_device_flows},
+	{"list_iplist", {{"list", ARG_STRING}}, "complex", false, m_list_iplist},
+	{"add_iplist_node",
+	 {{"list", ARG_STRING}, {"node", ARG_INT}},
+	 "none",
+	 true,
+	 m_add_iplist_node},
+	{"remove_iplist_node",
+	 {{"list", ARG_STRING}, {"node", ARG_INT}},
+	 "none",
+	 true,
+	 m_remove_iplist_node},
+	{"add_iplist_ip",
+	 {{"list", ARG_STRING}, {"ip", ARG_STRING}},
+	 "none",
+	 true,
+	 m_add_iplist_ip},
+	{"remove_iplist_ip",
+	 {{"list", ARG_STRING}, {"ip", ARG_STRING}},
+	 "none",
+	 true,
+	 m_remove_iplist_ip},
+	{"reset_iplist_ignore", {}, "none", true, m_reset_iplist_ignore},
+	{"set_device_name",
+	 {{"node", ARG_INT}, {"name", ARG_STRING}},
+	 "none",
+	 false,
+	 m_set_device_name},
+	{"node_add_ip",
+	 {{"node", ARG_INT}, {"ipaddr", ARG_STRING}},
+	 "integer",
+	 false,
+	 m_node_add_ip},
+	{"set_flow_block",
+	 {{"node1", ARG_INT}, {"node2", ARG_INT}, {"block", ARG_INT}},
+	 "none",
+	 true,
+	 m_set_flow_block},
+	{"set_device_flow_block",
+	 {{"device", ARG_STRING}, {"node", ARG_INT}, {"block", ARG_INT}},
+	 "none",
+	 true,
+	 m_set_device_flow_block},
+	{"get_flow_block", {}, "complex", false, m_get_flow_block},
+};
+
+#define N_METHODS (sizeof(methods) / sizeof(methods[0]))
+
+static const char *type_name(enum arg_type t)
+{
+	return t == ARG_INT ? "integer" : t == ARG_STRING ? "string" : "complex";
+}
+
+static void m_list_rpc_methods(const cJSON *params, struct rpc_reply *r)
+{
+	r->result = cJSON_CreateArray();
+	for (size_t i = 0; i < N_METHODS; i++) {
+		cJSON *m = cJSON_CreateObject(), *args = cJSON_CreateArray();
+
+		cJSON_AddStringToObject(m, "rpc-name", methods[i].name);
+		for (int a = 0; a < RPC_MAX_ARGS && methods[i].args[a].name; a++) {
+			cJSON *arg = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(arg, "rpc-arg-name", methods[i].args[a].name);
+			cJSON_AddStringToObject(arg, "rpc-arg-type",
+						type_name(methods[i].args[a].type));
+			cJSON_AddItemToArray(args, arg);
+		}
+		cJSON_AddItemToObject(m, "rpc-args", args);
+		cJSON_AddStringToObject(m, "rpc-result-type", methods[i].result_type);
+		cJSON_AddItemToArray(r->result, m);
+	}
+}
+
+/* --- request checking --- */
+
+static bool type_ok(const cJSON *v, enum arg_type t)
+{
+	if (t == ARG_STRING)
+		return cJSON_IsString(v) && v->valuestring;
+	if (t == ARG_INT)
+		return cJSON_IsNumber(v) && v->valuedouble == floor(v->valuedouble) &&
+		       v->valuedouble >= -2147483648.0 && v->valuedouble <= 2147483647.0;
+	return true;
+}
+
+static const struct rpc_arg *find_arg(const struct rpc_method *m, const char *name)
+{
+	for (int a = 0; a < RPC_MAX_ARGS && m->args[a].name; a++)
+		if (strcmp(m->args[a].name, name) == 0)
+			return &m->args[a];
+	return NULL;
+}
+
+static int check_params(const struct rpc_method *m, const cJSON *params, struct rpc_reply *r)
+{
+	const cJSON *p;
+
+	if (params && !cJSON_IsObject(params)) {
+		fail(r, RPC_INVALID_PARAMS, "Invalid params: params must be an object");
+		return -1;
+	}
+	for (p = params ? params->child : NULL; p; p = p->next) {
+		const struct rpc_arg *a = find_arg(m, p->string);
+
+		if (!a) {
+			fail(r, RPC_INVALID_PARAMS, "Invalid params: unexpected parameter '%.64s'",
+			     p->string);
+			return -1;
+		}
+		for (const cJSON *q = params->child; q != p; q = q->next)
+			if (strcmp(q->string, p->string) == 0) {
+				fail(r, RPC_INVALID_PARAMS,
+				     "Invalid params: parameter '%s' given twice", a->name);
+				return -1;
+			}
+		if (!type_ok(p, a->type)) {
+			fail(r, RPC_INVALID_PARAMS, "Invalid params: '%s' must be %s %s", a->name,
+			     a->type == ARG_INT ? "an" : "a", type_name(a->type));
+			return -1;
+		}
+	}
+	for (int i = 0; i < RPC_MAX_ARGS && m->args[i].name; i++)
+		if (!cJSON_GetObjectItemCaseSensitive(params, m->args[i].name)) {
+			fail(r, RPC_INVALID_PARAMS, "Invalid params: missing parameter '%s'",
+			     m->args[i].name);
+			return -1;
+		}
+	return 0;
+}
+
+static const struct rpc_method *find_method(const char *name)
+{
+	for (size_t i = 0; i < N_METHODS; i++)
+		if (strcmp(methods[i].name, name) == 0)
+			return &methods[i];
+	return NULL;
+}
+
+static cJSON *answer(const cJSON *id, struct rpc_reply *r)
+{
+	cJSON *resp = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(resp, "jsonrpc", "2.0");
+	cJSON_AddItemToObject(resp, "id", id ? cJSON_Duplicate(id, true) : cJSON_CreateNull());
+	if (r->code) {
+		cJSON *e = cJSON_AddObjectToObject(resp, "error");
+
+		cJSON_AddNumberToObject(e, "code", r->code);
+		cJSON_AddStringToObject(e, "message", r->message);
+		cJSON_Delete(r->result);
+		rpc.st.errors++;
+	} else {
+		cJSON_AddItemToObject(resp, "result", r->result ? r->result : cJSON_CreateNull());
+	}
+	return resp;
+}
+
+static bool is_ignore_list(const cJSON *params)
+{
+	const cJSON *l = cJSON_GetObjectItemCaseSensitive(params, "list");
+
+	return cJSON_IsString(l) && strcmp(l->valuestring, "ignore") == 0;
+}
+
+static void dispatch(const cJSON *req, struct rpc_reply *r, const cJSON **id_out)
+{
+	const cJSON *ver = cJSON_GetObjectItemCaseSensitive(req, "jsonrpc");
+	const cJSON *method = cJSON_GetObjectItemCaseSensitive(req, "method");
+	const cJSON *params = cJSON_GetObjectItemCaseSensitive(req, "params");
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(req, "id");
+	const struct rpc_method *m;
+
+	if (id && !cJSON_IsNumber(id) && !cJSON_IsString(id) && !cJSON_IsNull(id))
+		id = NULL;
+	*id_out = id;
+	if (!cJSON_IsString(ver) || strcmp(ver->valuestring, "2.0") != 0 ||
+	    !cJSON_IsString(method)) {
+		fail(r, RPC_INVALID_REQUEST,
+		     "Invalid request: needs \"jsonrpc\":\"2.0\" and a "
+		     "method name");
+		return;
+	}
+	m = find_method(method->valuestring);
+	if (!m) {
+		fail(r, RPC_METHOD_NOT_FOUND, "Method not found: %.64s", method->valuestring);
+		return;
+	}
+	if (check_params(m, params, r))
+		return;
+	m->fn(params, r);
+	/* Passive mode keeps the lists (a user can prepare them) but says nothing is enforced. */
+	if (!r->code && m->changes_policy && !rpc.enforcing && !is_ignore_list(params)) {
+		cJSON_Delete(r->result);
+		r->result = NULL;
+		fail(r, RPC_METHOD_ERROR,
+		     "Passive mode: the change is kept in the lists but nothing is enforced");
+	}
+}
+
+char *rpc_handle(const char *body, size_t len)
+{
+	struct rpc_reply r = {};
+	const cJSON *id = NULL;
+	cJSON *req, *resp;
+	char *out;
+
+	rpc.st.requests++;
+	req = len <= RPC_MAX_BODY ? cJSON_ParseWithLength(body, len) : NULL;
+	if (!req)
+		fail(&r, RPC_PARSE_ERROR, "Parse error: the body is not valid JSON");
+	else if (!cJSON_IsObject(req))
+		fail(&r, RPC_INVALID_REQUEST, "Invalid request: not a JSON object");
+	else
+		dispatch(req, &r, &id);
+	resp = answer(id, &r);
+	out = cJSON_PrintUnformatted(resp);
+	cJSON_Delete(resp);
+	cJSON_Delete(req);
+	return out;
+}
+
+int rpc_init(const struct rpc_ops *ops, bool enforcing)
+{
+	if (ops)
+		rpc.ops = *ops;
+	rpc.enforcing = enforcing;
+	return 0;
+}
+
+void rpc_get_stats(struct rpc_stats *st)
+{
+	*st = rpc.st;
+}

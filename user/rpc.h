@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * SPIN's JSON-RPC 2.0 methods (protocol.md section 3), independent of the transport: the web
+ * API and JSON-RPC over MQTT both hand a request body here and send back what it returns.
+ * Every parameter is checked (present once, right type, nothing extra) before a method runs,
+ * and a method either completes or changes nothing.
+ */
+#ifndef SPIN_RPC_H
+#define SPIN_RPC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define RPC_MAX_BODY (1024 * 1024)
+
+#define RPC_PARSE_ERROR	     -32700
+#define RPC_INVALID_REQUEST  -32600
+#define RPC_METHOD_NOT_FOUND -32601
+#define RPC_INVALID_PARAMS   -32602
+#define RPC_METHOD_ERROR     -1
+
+struct rpc_ops {
+	/* Node names changed by set_device_name (persist them). May be NULL. */
+	void (*names_changed)(void *ctx);
+	void *ctx;
+};
+
+struct rpc_stats {
+	unsigned long long requests;
+	unsigned long long errors;
+};
+
+int rpc_init(const struct rpc_ops *ops, bool enforcing);
+/* Handles one request body; returns the response text (caller frees), never NULL except on
+ * allocation failure. Notifications (no id) are executed and answered like requests. */
+char *rpc_handle(const char *body, size_t len);
+void rpc_get_stats(struct rpc_stats *st);
+
+#endif

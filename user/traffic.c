@@ -1,0 +1,407 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netinet/in.h>
+#include <uthash.h>
+
+#include "log.h"
+#include "nodes.h"
+#include "traffic.h"
+
+#define HISTORY_MAX_PER_DEVICE 4096
+
+/* One row of a traffic (or blocked) message: flows folded by ids, protocol and ports. */
+struct agg_key {
+	uint32_t from;
+	uint32_t to;
+	uint16_t from_port;
+	uint16_t to_port;
+	uint8_t proto;
+	uint8_t pad[3];
+};
+
+struct agg {
+	struct agg_key key;
+	uint64_t size;
+	uint64_t count;
+	UT_hash_handle hh;
+};
+
+/* list_device_flows: per device, per (remote node, destination port, ICMP type). */
+struct hist_key {
+	uint32_t to;
+	uint16_t dst_port;
+	uint8_t icmp_type;
+	uint8_t pad;
+};
+
+struct hist {
+	struct hist_key key;
+	uint64_t packets;
+	uint64_t bytes;
+	time_t lastseen;
+	UT_hash_handle hh;
+};
+
+struct device_hist {
+	uint32_t device;
+	unsigned int n;
+	struct hist *rows;
+	UT_hash_handle hh;
+};
+
+static struct {
+	struct traffic_ops ops;
+	bool local_mode;
+	time_t now;
+	struct agg *interval;
+	struct agg *blocked;
+	struct device_hist *devices;
+	struct traffic_stats st;
+} t;
+
+int traffic_init(const struct traffic_ops *ops, bool local_mode)
+{
+	t.ops = *ops;
+	t.local_mode = local_mode;
+	return 0;
+}
+
+static void agg_free(struct agg **table)
+{
+	struct agg *a, *tmp;
+
+	HASH_ITER(hh, *table, a, tmp)
+	{
+		HASH_DEL(*table, a);
+		free(a);
+	}
+}
+
+static void device_free(struct device_hist *d)
+{
+	struct hist *h, *tmp;
+
+	HASH_ITER(hh, d->rows, h, tmp)
+	{
+		HASH_DEL(d->rows, h);
+		free(h);
+	}
+	free(d);
+}
+
+void traffic_destroy(void)
+{
+	struct device_hist *d, *tmp;
+
+	agg_free(&t.interval);
+	agg_free(&t.blocked);
+	HASH_ITER(hh, t.devices, d, tmp)
+	{
+		HASH_DEL(t.devices, d);
+		device_free(d);
+	}
+}
+
+static void agg_add(struct agg **table, const struct agg_key *key, uint64_t size, uint64_t count)
+{
+	struct agg *a;
+
+	HASH_FIND(hh, *table, key, sizeof(*key), a);
+	if (!a) {
+		a = calloc(1, sizeof(*a));
+		if (!a)
+			return;
+		a->key = *key;
+		HASH_ADD(hh, *table, key, sizeof(a->key), a);
+	}
+	a->size += size;
+	a->count += count;
+}
+
+static struct device_hist *device_get(uint32_t device, bool create)
+{
+	struct device_hist *d;
+
+	HASH_FIND(hh, t.devices, &device, sizeof(device), d);
+	if (d || !create)
+		return d;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return NULL;
+	d->device = device;
+	HASH_ADD(hh, t.devices, device, sizeof(d->device), d);
+	return d;
+}
+
+static void hist_add(uint32_t device, const struct hist_key *key, uint64_t bytes, uint64_t packets,
+		     time_t now)
+{
+	struct device_hist *d = device_get(device, true);
+	struct hist *h;
+
+	if (!d)
+		return;
+	HASH_FIND(hh, d->rows, key, sizeof(*key), h);
+	if (!h) {
+		if (d->n >= HISTORY_MAX_PER_DEVICE)
+			return;
+		h = calloc(1, sizeof(*h));
+		if (!h)
+			return;
+		h->key = *key;
+		HASH_ADD(hh, d->rows, key, sizeof(h->key), h);
+		d->n++;
+		t.st.history_entries++;
+	}
+	h->bytes += bytes;
+	h->packets += packets;
+	h->lastseen = now;
+}
+
+static uint32_t node_for(const struct spin_addr *a)
+{
+	struct node *n = nodes_get_ip(a, t.now);
+
+	return n ? node_id(n) : 0;
+}
+
+static bool is_icmp(uint8_t proto)
+{
+	return proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6;
+}
+
+void traffic_add(const struct flow_delta *d, void *ctx)
+{
+	const struct spin_flow_key *k = d->key;
+	bool ab = d->initiator == SPIN_DIR_AB;
+	const struct spin_addr *src = ab ? &k->addr_a : &k->addr_b;
+	const struct spin_addr *dst = ab ? &k->addr_b : &k->addr_a;
+	bool src_local = t.ops.is_local(src, t.ops.ctx);
+	bool dst_local = t.ops.is_local(dst, t.ops.ctx);
+	uint64_t bytes = d->bytes[0] + d->bytes[1], packets = d->packets[0] + d->packets[1];
+	struct agg_key key = {.proto = k->proto};
+	struct hist_key hk = {};
+
+	if (!src_local && !dst_local && !t.local_mode) {
+		t.st.flows_remote++;
+		return;
+	}
+	if (t.ops.is_ignored(src, t.ops.ctx) || t.ops.is_ignored(dst, t.ops.ctx)) {
+		t.st.flows_ignored++;
+		return;
+	}
+	key.from = node_for(src);
+	key.to = node_for(dst);
+	if (!key.from || !key.to)
+		return;
+	if (!is_icmp(k->proto)) {
+		key.from_port = ntohs(ab ? k->port_a : k->port_b);
+		key.to_port = ntohs(ab ? k->port_b : k->port_a);
+	}
+	if (packets)
+		agg_add(&t.interval, &key, bytes, packets);
+	if (d->blk_packets)
+		agg_add(&t.blocked, &key, d->blk_bytes, d->blk_packets);
+	if (!packets)
+		return;
+	hk.dst_port = key.to_port;
+	hk.icmp_type = is_icmp(k->proto) ? k->icmp_type : 0;
+	hk.to = src_local ? key.to : key.from;
+	hist_add(src_local ? key.from : key.to, &hk, bytes, packets, t.now);
+}
+
+void traffic_begin(time_t now)
+{
+	t.now = now;
+}
+
+static void touch_and_publish(uint32_t id)
+{
+	struct node *n = nodes_by_id(id);
+
+	if (!n)
+		return;
+	nodes_touch(n, t.now);
+	nodes_publish_pending(n, t.now);
+}
+
+static cJSON *flow_json(const struct agg *a)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(o, "from", a->key.from);
+	cJSON_AddNumberToObject(o, "to", a->key.to);
+	cJSON_AddNumberToObject(o, "protocol", a->key.proto);
+	cJSON_AddNumberToObject(o, "from_port", a->key.from_port);
+	cJSON_AddNumberToObject(o, "to_port", a->key.to_port);
+	cJSON_AddNumberToObject(o, "size", (double)a->size);
+	cJSON_AddNumberToObject(o, "count", (double)a->count);
+	return o;
+}
+
+static void publish_envelope(const char *command, cJSON *result, bool with_argument)
+{
+	cJSON *env = cJSON_CreateObject();
+	char *s;
+
+	cJSON_AddStringToObject(env, "command", command);
+	if (with_argument)
+		cJSON_AddStringToObject(env, "argument", "");
+	cJSON_AddItemToObject(env, "result", result);
+	s = cJSON_PrintUnformatted(env);
+	if (s)
+		t.ops.publish(s, t.ops.ctx);
+	free(s);
+	cJSON_Delete(env);
+}
+
+static void flush_traffic(void)
+{
+	cJSON *result, *flows;
+	uint64_t total_size = 0, total_count = 0;
+	struct agg *a;
+
+	if (!t.interval)
+		return;
+	for (a = t.interval; a; a = a->hh.next) {
+		touch_and_publish(a->key.from);
+		touch_and_publish(a->key.to);
+	}
+	result = cJSON_CreateObject();
+	flows = cJSON_CreateArray();
+	cJSON_AddNumberToObject(result, "timestamp", (double)t.now);
+	for (a = t.interval; a; a = a->hh.next) {
+		cJSON_AddItemToArray(flows, flow_json(a));
+		total_size += a->size;
+		total_count += a->count;
+		t.st.flows_reported++;
+	}
+	cJSON_AddNumberToObject(result, "total_size", (double)total_size);
+	cJSON_AddNumberToObject(result, "total_count", (double)total_count);
+	cJSON_AddItemToObject(result, "flows", flows);
+	t.st.bytes_reported += total_size;
+	t.st.packets_reported += total_count;
+	t.st.messages++;
+	publish_envelope("traffic", result, true);
+	agg_free(&t.interval);
+}
+
+static void flush_blocked(void)
+{
+	struct agg *a;
+
+	for (a = t.blocked; a; a = a->hh.next) {
+		touch_and_publish(a->key.from);
+		touch_and_publish(a->key.to);
+		publish_envelope("blocked", flow_json(a), false);
+		t.st.blocked_messages++;
+	}
+	agg_free(&t.blocked);
+}
+
+void traffic_flush(void)
+{
+	flush_traffic();
+	flush_blocked();
+}
+
+cJSON *traffic_device_flows(uint32_t device_id)
+{
+	struct device_hist *d = device_get(device_id, false);
+	cJSON *arr = cJSON_CreateArray();
+	struct hist *h;
+
+	if (!d || !arr)
+		return arr;
+	for (h = d->rows; h; h = h->hh.next) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddNumberToObject(o, "to", h->key.to);
+		cJSON_AddNumberToObject(o, "dst_port", h->key.dst_port);
+		cJSON_AddNumberToObject(o, "icmp_type", h->key.icmp_type);
+		cJSON_AddNumberToObject(o, "packets", (double)h->packets);
+		cJSON_AddNumberToObject(o, "bytes", (double)h->bytes);
+		cJSON_AddNumberToObject(o, "lastseen", (double)h->lastseen);
+		cJSON_AddItemToArray(arr, o);
+	}
+	return arr;
+}
+
+/* Rows keyed by a remote that went away are re-keyed (merge) or dropped (deletion). */
+static void rekey_remote(struct device_hist *d, uint32_t old_id, uint32_t new_id)
+{
+	struct hist *h, *tmp, *moved = NULL;
+
+	HASH_ITER(hh, d->rows, h, tmp)
+	{
+		if (h->key.to != old_id)
+			continue;
+		HASH_DEL(d->rows, h);
+		if (!new_id) {
+			free(h);
+			d->n--;
+			continue;
+		}
+		h->key.to = new_id;
+		h->hh.next = moved;
+		moved = h;
+	}
+	while (moved) {
+		struct hist *next = moved->hh.next, *same;
+
+		HASH_FIND(hh, d->rows, &moved->key, sizeof(moved->key), same);
+		if (same) {
+			same->bytes += moved->bytes;
+			same->packets += moved->packets;
+			if (moved->lastseen > same->lastseen)
+				same->lastseen = moved->lastseen;
+			free(moved);
+			d->n--;
+		} else {
+			HASH_ADD(hh, d->rows, key, sizeof(moved->key), moved);
+		}
+		moved = next;
+	}
+}
+
+void traffic_node_merged(uint32_t old_id, uint32_t new_id)
+{
+	struct device_hist *d, *tmp, *old = device_get(old_id, false);
+
+	HASH_ITER(hh, t.devices, d, tmp)
+	{
+		rekey_remote(d, old_id, new_id);
+	}
+	if (!old)
+		return;
+	/* A merged-away node with history was a device-side address: its rows move over. */
+	HASH_DEL(t.devices, old);
+	for (struct hist *h = old->rows, *next; h; h = next) {
+		next = h->hh.next;
+		hist_add(new_id, &h->key, h->bytes, h->packets, h->lastseen);
+	}
+	device_free(old);
+}
+
+void traffic_node_deleted(uint32_t id)
+{
+	struct device_hist *d, *tmp;
+
+	HASH_ITER(hh, t.devices, d, tmp)
+	{
+		rekey_remote(d, id, 0);
+	}
+	d = device_get(id, false);
+	if (d) {
+		HASH_DEL(t.devices, d);
+		device_free(d);
+	}
+}
+
+void traffic_get_stats(struct traffic_stats *st)
+{
+	*st = t.st;
+}
