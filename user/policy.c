@@ -14,6 +14,7 @@
 #include "kernel.h"
 #include "log.h"
 #include "policy.h"
+#include "statefile.h"
 
 #define POLICY_FILE	"policy.json"
 #define POLICY_FILE_MAX (8 * 1024 * 1024)
@@ -118,44 +119,6 @@ static int kernel_sync_addr(const struct spin_addr *a)
 	return 0;
 }
 
-/* Atomic replace: a reader (or a crash) sees the old file or the new one, never a mix. */
-static int write_file_atomic(const char *path, const char *text)
-{
-	char tmp[PATH_MAX + 8];
-	size_t len = strlen(text);
-	int fd, err = 0;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, text, len) != (ssize_t)len || fsync(fd) < 0)
-		err = errno ? -errno : -EIO;
-	if (close(fd) < 0 && !err)
-		err = -errno;
-	if (!err && rename(tmp, path) < 0)
-		err = -errno;
-	if (err) {
-		unlink(tmp);
-		return err;
-	}
-	/* The rename itself must reach the disk too. */
-	char dir[PATH_MAX];
-	char *slash;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (slash) {
-		*slash = '\0';
-		fd = open(*dir ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd >= 0) {
-			fsync(fd);
-			close(fd);
-		}
-	}
-	return 0;
-}
-
 static cJSON *node_ips_json(uint32_t id)
 {
 	struct node *n = nodes_by_id(id);
@@ -191,7 +154,7 @@ static int save(void)
 	cJSON_Delete(root);
 	if (!text)
 		return -ENOMEM;
-	err = write_file_atomic(pol.path, text);
+	err = statefile_write(pol.path, text);
 	free(text);
 	if (err) {
 		pol.save_errors++;
@@ -584,41 +547,13 @@ static int load_pairs(const cJSON *arr)
 	return 0;
 }
 
-static char *read_file(const char *path, int *err)
-{
-	FILE *f = fopen(path, "re");
-	char *buf;
-	size_t n;
-
-	if (!f) {
-		*err = -errno;
-		return NULL;
-	}
-	buf = malloc(POLICY_FILE_MAX + 1);
-	if (!buf) {
-		fclose(f);
-		*err = -ENOMEM;
-		return NULL;
-	}
-	n = fread(buf, 1, POLICY_FILE_MAX + 1, f);
-	fclose(f);
-	if (n > POLICY_FILE_MAX) {
-		free(buf);
-		*err = -EFBIG;
-		return NULL;
-	}
-	buf[n] = '\0';
-	*err = 0;
-	return buf;
-}
-
 static int load(void)
 {
 	cJSON *root;
 	char *text;
 	int err;
 
-	text = read_file(pol.path, &err);
+	text = statefile_read(pol.path, POLICY_FILE_MAX, &err);
 	if (!text)
 		return err == -ENOENT ? 0 : err;
 	root = cJSON_Parse(text);

@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Files in the state directory: written atomically (a crash leaves the old or the new file,
+ * never a mix), read with a size bound. */
+#ifndef SPIN_STATEFILE_H
+#define SPIN_STATEFILE_H
+
+#include <stddef.h>
+
+/* Writes text to path via path.tmp + fsync + rename + fsync of the directory. 0 or -errno. */
+int statefile_write(const char *path, const char *text);
+/* Reads a whole file (NUL-terminated, caller frees). NULL with *err = -errno, or -EFBIG. */
+char *statefile_read(const char *path, size_t max, int *err);
+
+#endif
