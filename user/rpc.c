@@ -256,8 +256,8 @@ static void m_set_device_name(const cJSON *params, struct rpc_reply *r)
 		fail(r, RPC_METHOD_ERROR, "Unknown node id");
 		return;
 	}
-	if (rpc.ops.names_changed)
-		rpc.ops.names_changed(rpc.ops.ctx);
+	if (rpc.ops.name_set)
+		rpc.ops.name_set(nodes_by_id(node_id(n)), str_param(params, "name"), rpc.ops.ctx);
 }
 
 static void m_node_add_ip(const cJSON *params, struct rpc_reply *r)

@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct node;
+
 #define RPC_MAX_BODY (1024 * 1024)
 
 #define RPC_PARSE_ERROR	     -32700
@@ -20,8 +22,8 @@
 #define RPC_METHOD_ERROR     -1
 
 struct rpc_ops {
-	/* Node names changed by set_device_name (persist them). May be NULL. */
-	void (*names_changed)(void *ctx);
+	/* set_device_name gave node n this name ("" clears): persist it. May be NULL. */
+	void (*name_set)(const struct node *n, const char *name, void *ctx);
 	void *ctx;
 };
 

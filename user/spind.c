@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,10 +16,13 @@
 #include "log.h"
 #include "loop.h"
 #include "mqtt.h"
+#include "names.h"
 #include "neigh.h"
 #include "netif.h"
 #include "nodes.h"
 #include "policy.h"
+#include "rpc.h"
+#include "stats.h"
 #include "spind.h"
 #include "traffic.h"
 
@@ -29,6 +33,7 @@ static struct {
 	const struct spin_config *cfg;
 	struct netif_set ifs;
 	struct loop_timer *tick;
+	unsigned int ticks;
 	bool kernel_open;
 } app;
 
@@ -160,7 +165,11 @@ static void on_dns_answer(const struct spin_addr *client, const char *name,
 {
 	struct node *n = nodes_add_domain(addr, name, time(NULL));
 
+	if (!n)
+		return;
+	names_apply(n);
 	/* A blocked service's new address is blocked before the device can use it. */
+	n = nodes_by_ip(addr);
 	if (n)
 		policy_node_changed(n);
 }
@@ -174,10 +183,52 @@ static bool neigh_wanted(const struct spin_addr *ip, void *ctx)
 
 static void on_mac_learned(const struct spin_addr *ip, const uint8_t mac[6], void *ctx)
 {
-	struct node *n = nodes_set_mac(ip, mac, time(NULL));
+	time_t now = time(NULL);
+	struct node *n = nodes_set_mac(ip, mac, now);
 
+	if (!n)
+		return;
+	names_apply(n);
+	n = nodes_set_mac(ip, mac, now);
 	if (n)
 		policy_node_changed(n);
+}
+
+static void on_node_seen(struct node *n, void *ctx)
+{
+	names_apply(n);
+}
+
+struct id_list {
+	uint32_t ids[1024];
+	unsigned int n;
+};
+
+static void collect_unnamed_device(struct node *n, void *ctx)
+{
+	struct id_list *l = ctx;
+
+	if (node_mac(n) && !node_name(n) && l->n < sizeof(l->ids) / sizeof(l->ids[0]))
+		l->ids[l->n++] = node_id(n);
+}
+
+/* New DHCP leases may name devices we already know. */
+static void refresh_lease_names(void)
+{
+	static struct id_list l;
+
+	if (names_poll_leases() <= 0)
+		return;
+	l.n = 0;
+	nodes_foreach(collect_unnamed_device, &l);
+	for (unsigned int i = 0; i < l.n; i++)
+		names_apply(nodes_by_id(l.ids[i]));
+}
+
+static void on_name_set(const struct node *n, const char *name, void *ctx)
+{
+	if (n)
+		names_remember(n, name);
 }
 
 /* --- policy --- */
@@ -200,6 +251,27 @@ static void on_mqtt_connect(void *ctx)
 	for (int l = 0; l < POLICY_NLISTS; l++)
 		on_list_changed(l, NULL);
 	nodes_foreach(republish_node, NULL);
+	/* The broker may be new: statistics are all published again at the next interval. */
+	stats_destroy();
+}
+
+/*
+ * Retained nodeInfo of nodes this run does not have (left by a previous run or a crash) is
+ * cleared, so clients never see ghosts. Our own publications come back here too: they name
+ * nodes that exist and are left alone.
+ */
+static void on_retained_node(const char *topic, const void *payload, size_t len, void *ctx)
+{
+	const char *slash = strrchr(topic, '/');
+	char *end;
+	unsigned long id;
+
+	if (!len || !slash)
+		return;
+	id = strtoul(slash + 1, &end, 10);
+	if (*end || !id || id > UINT32_MAX || nodes_by_id((uint32_t)id))
+		return;
+	bus_clear(topic);
 }
 
 /* --- the one-second tick --- */
@@ -220,6 +292,10 @@ static void on_tick(void *ctx)
 	}
 	dns_tick(now);
 	nodes_tick(now);
+	if (++app.ticks % 10 == 0)
+		refresh_lease_names();
+	if (app.ticks % STATS_INTERVAL_S == 0)
+		stats_publish_changed(app.kernel_open);
 }
 
 static int start_kernel(const struct spin_config *cfg)
@@ -284,6 +360,7 @@ static int start_modules(const struct spin_config *cfg)
 	struct traffic_ops to = {
 		.is_local = is_local,
 		.is_ignored = is_ignored,
+		.node_seen = on_node_seen,
 		.publish = publish_traffic,
 	};
 	struct dns_ops dops = {.query = on_dns_query, .answer = on_dns_answer};
@@ -298,11 +375,17 @@ static int start_modules(const struct spin_config *cfg)
 	if (!err)
 		err = dns_init(&dops, cfg->dns_ttl_floor);
 	if (!err)
+		err = names_init(cfg->state_dir, cfg->dhcp_leases_file);
+	if (!err)
 		err = lan_init(cfg);
 	if (!err)
 		err = start_kernel(cfg);
 	if (!err)
 		err = policy_init(cfg->state_dir, true, &po);
+	if (!err)
+		err = rpc_init(&(struct rpc_ops){.name_set = on_name_set}, true);
+	if (!err)
+		refresh_lease_names();
 	if (!err)
 		err = neigh_init(
 			&(struct neigh_ops){.wanted = neigh_wanted, .learned = on_mac_learned});
@@ -320,6 +403,8 @@ static void stop_modules(void)
 	app.kernel_open = false;
 	dns_destroy();
 	traffic_destroy();
+	names_destroy();
+	stats_destroy();
 	nodes_destroy();
 	bus_destroy();
 }
@@ -341,6 +426,12 @@ int spind_run(const struct spin_config *cfg)
 		err = mqtt_broker_start(cfg);
 	if (!err)
 		err = mqtt_start(cfg, on_mqtt_connect, NULL);
+	if (!err) {
+		char topic[192];
+
+		snprintf(topic, sizeof(topic), "%s/node/+", bus_traffic_topic());
+		err = mqtt_subscribe(topic, on_retained_node, NULL);
+	}
 	if (!err) {
 		app.tick = loop_timer_add(1000, on_tick, NULL);
 		if (!app.tick)

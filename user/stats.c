@@ -26,7 +26,7 @@ struct emitter {
 
 static void emit(struct emitter *e, const char *name, uint64_t value, enum stat_type type)
 {
-	struct stat_value v = { e->module, name, type, value };
+	struct stat_value v = {e->module, name, type, value};
 
 	e->cb(&v, e->ctx);
 }
@@ -121,7 +121,7 @@ static void collect_user(struct emitter *e)
 
 void stats_collect(bool with_kernel, emit_fn cb, void *ctx)
 {
-	struct emitter e = { .cb = cb, .ctx = ctx };
+	struct emitter e = {.cb = cb, .ctx = ctx};
 
 	if (with_kernel)
 		collect_kernel(&e);
@@ -200,7 +200,8 @@ void stats_destroy(void)
 {
 	struct last *l, *tmp;
 
-	HASH_ITER(hh, published, l, tmp) {
+	HASH_ITER(hh, published, l, tmp)
+	{
 		HASH_DEL(published, l);
 		free(l);
 	}

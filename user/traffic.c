@@ -165,6 +165,11 @@ static uint32_t node_for(const struct spin_addr *a)
 {
 	struct node *n = nodes_get_ip(a, t.now);
 
+	if (!n)
+		return 0;
+	if (t.ops.node_seen)
+		t.ops.node_seen(n, t.ops.ctx);
+	n = nodes_get_ip(a, t.now);
 	return n ? node_id(n) : 0;
 }
 

@@ -14,11 +14,15 @@
 
 #include "flows.h"
 
+struct node;
+
 struct traffic_ops {
 	/* Is this address a local device's (LAN prefix or a node with a MAC)? */
 	bool (*is_local)(const struct spin_addr *a, void *ctx);
 	/* Is this address on the ignore list? */
 	bool (*is_ignored)(const struct spin_addr *a, void *ctx);
+	/* A node took part in a flow (gives it a remembered name). May be NULL. */
+	void (*node_seen)(struct node *n, void *ctx);
 	/* Publishes one message (a complete envelope) on the traffic channel. */
 	void (*publish)(const char *json, void *ctx);
 	void *ctx;
