@@ -19,45 +19,73 @@ static struct {
 	struct events_stats st;
 } ev;
 
-static int handle_dns(const struct spin_dns_event *e, size_t size)
+int events_dns_packet(const struct events_dns_pkt *p, const struct events_ops *ops, time_t now,
+		      int *dns_rc)
 {
-	const __u8 *data = e->data, *end = e->data + e->cap_len;
+	const struct spin_pkt *pkt = p->pkt;
 	struct dns_endpoints ep = {};
-	struct spin_pkt pkt;
-	size_t msg_end = e->cap_len, msg_len;
-	int err;
+	size_t msg_end = p->len, msg_len;
 
-	if (sizeof(*e) + e->cap_len > size || e->dns_off > e->cap_len)
-		return -EINVAL;
-	if (spin_parse_eth(data, end, &pkt) != SPIN_PARSE_OK || !pkt.l4_off)
+	if (!pkt->l4_off || p->dns_off > p->len)
 		return -EINVAL;
 	/* The message ends where the IP packet ends (Ethernet padding is not DNS). */
-	if (pkt.ip_len && pkt.l3_off + pkt.ip_len < msg_end)
-		msg_end = pkt.l3_off + pkt.ip_len;
-	if (pkt.proto == IPPROTO_TCP && e->dns_off >= 2 && e->dns_off <= msg_end) {
-		size_t prefix = (size_t)data[e->dns_off - 2] << 8 | data[e->dns_off - 1];
+	if (pkt->ip_len && pkt->l3_off + pkt->ip_len < msg_end)
+		msg_end = pkt->l3_off + pkt->ip_len;
+	if (pkt->proto == IPPROTO_TCP && p->dns_off >= 2 && p->dns_off <= msg_end) {
+		size_t prefix = (size_t)p->data[p->dns_off - 2] << 8 | p->data[p->dns_off - 1];
 
-		if (e->dns_off + prefix < msg_end)
-			msg_end = e->dns_off + prefix;
+		if (p->dns_off + prefix < msg_end)
+			msg_end = p->dns_off + prefix;
 	}
-	if (e->dns_off >= msg_end)
+	if (p->dns_off >= msg_end)
 		return -EINVAL;
-	msg_len = msg_end - e->dns_off;
-	ep.saddr = pkt.saddr;
-	ep.daddr = pkt.daddr;
-	ep.sport = spin_ntohs(pkt.sport);
-	ep.dport = spin_ntohs(pkt.dport);
+	msg_len = msg_end - p->dns_off;
+	ep.saddr = pkt->saddr;
+	ep.daddr = pkt->daddr;
+	ep.sport = spin_ntohs(pkt->sport);
+	ep.dport = spin_ntohs(pkt->dport);
 	/* The client sends to port 53 and gets answers from it. */
-	ep.client_is_lan = ev.ops.is_lan(ep.dport == 53 ? &ep.saddr : &ep.daddr, ev.ops.ctx);
+	ep.client_is_lan = ops->is_lan(ep.dport == 53 ? &ep.saddr : &ep.daddr, ops->ctx);
 	/* A query from a LAN device, untagged, on the device's own segment: the frame's source
 	 * MAC is the device's. (Behind a router hop it would be the router's: those are not
 	 * LAN addresses.) */
-	if (ep.dport == 53 && ep.client_is_lan && ev.ops.learn_mac &&
-	    e->hook != SPIN_HOOK_TC_EGRESS)
-		ev.ops.learn_mac(&ep.saddr, data + 6, ev.ops.ctx);
-	ev.st.dns_messages++;
-	err = dns_handle_message(data + e->dns_off, msg_len, &ep, time(NULL));
+	if (ep.dport == 53 && ep.client_is_lan && ops->learn_mac && p->src_mac)
+		ops->learn_mac(&ep.saddr, p->src_mac, ops->ctx);
+	*dns_rc = dns_handle_message(p->data + p->dns_off, msg_len, &ep, now);
+	return 0;
+}
+
+/*
+ * The parser reads headers through their UAPI structs, which want 4-byte alignment; in the
+ * record the IP header sits 14 bytes into the frame. A copy that starts 2 bytes into an
+ * aligned buffer puts it (and the IP header after one or two VLAN tags) on a 4-byte boundary.
+ */
+#define FRAME_SHIFT 2
+static __u8 frame_buf[FRAME_SHIFT + SPIN_DNS_CAP] __attribute__((aligned(8)));
+
+static int handle_dns(const struct spin_dns_event *e, size_t size)
+{
+	const __u8 *frame = frame_buf + FRAME_SHIFT;
+	struct spin_pkt pkt;
+	struct events_dns_pkt p = {
+		.data = frame,
+		.pkt = &pkt,
+	};
+	int err, dns_rc = 0;
+
+	if (sizeof(*e) + e->cap_len > size || e->cap_len > SPIN_DNS_CAP || e->dns_off > e->cap_len)
+		return -EINVAL;
+	memcpy(frame_buf + FRAME_SHIFT, e->data, e->cap_len);
+	p.len = e->cap_len;
+	p.dns_off = e->dns_off;
+	p.src_mac = e->hook != SPIN_HOOK_TC_EGRESS ? frame + 6 : NULL;
+	if (spin_parse_eth(frame, frame + e->cap_len, &pkt) != SPIN_PARSE_OK)
+		return -EINVAL;
+	err = events_dns_packet(&p, &ev.ops, time(NULL), &dns_rc);
 	if (err)
+		return err;
+	ev.st.dns_messages++;
+	if (dns_rc)
 		ev.st.dns_rejected++;
 	return 0;
 }

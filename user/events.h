@@ -7,9 +7,13 @@
 #define SPIN_EVENTS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "spin_common.h"
+
+struct spin_pkt;
 
 struct events_ops {
 	/* Is this address a LAN device's? (decides which side of a DNS exchange is the client) */
@@ -25,6 +29,29 @@ struct events_stats {
 	uint64_t malformed; /* records or packets that did not parse */
 	uint64_t dns_rejected;
 };
+
+/*
+ * One DNS packet, as the kernel path and the passive capture (user/capture.c) both hand it
+ * over: a frame parsed by spin_parse.h, whatever its link layer.
+ */
+struct events_dns_pkt {
+	const uint8_t *data;	    /* the frame as parsed (offsets in pkt are into it) */
+	size_t len;		    /* bytes available at data */
+	const struct spin_pkt *pkt; /* the parse: addresses, ports, l3/l4 offsets, ip_len */
+	size_t dns_off;		    /* the DNS message (after TCP's 2-byte length prefix) */
+	/* The frame's source MAC when it is the sender's own (untagged ingress), else NULL. */
+	const uint8_t *src_mac;
+};
+
+/*
+ * Frames the DNS message (it ends where the IP packet ends, or where the TCP length prefix
+ * says), decides which side is the LAN client with ops->is_lan, learns a LAN client's MAC
+ * from its query (ops->learn_mac, if src_mac), and calls dns_handle_message(). Returns 0 when
+ * the message was handed over (*dns_rc: dns_handle_message's result) or -EINVAL when the
+ * packet holds no DNS message.
+ */
+int events_dns_packet(const struct events_dns_pkt *p, const struct events_ops *ops, time_t now,
+		      int *dns_rc);
 
 /* Registers the ring buffer with the event loop. 0 or -errno. */
 int events_init(int ringbuf_fd, const struct events_ops *ops);

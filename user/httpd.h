@@ -26,15 +26,16 @@ struct httpd_limits {
 	unsigned int rate_burst;       /* requests a client may make at once; 429 beyond */
 	unsigned int sse_queue;	       /* bytes queued per event-stream client; disconnect above */
 	unsigned int sse_keepalive_ms; /* ": keepalive" comment interval */
+	bool rate_loopback;	       /* rate-limit loopback clients too (local tools are not) */
 };
 
-#define HTTPD_DEF_MAX_BODY	  (256 * 1024)
-#define HTTPD_DEF_HEADER_MEM	  (32 * 1024)
-#define HTTPD_DEF_PER_IP_CONNS	  32
-#define HTTPD_DEF_TIMEOUT_S	  30
-#define HTTPD_DEF_RATE_PER_S	  200
-#define HTTPD_DEF_RATE_BURST	  400
-#define HTTPD_DEF_SSE_QUEUE	  (1024 * 1024)
+#define HTTPD_DEF_MAX_BODY	   (256 * 1024)
+#define HTTPD_DEF_HEADER_MEM	   (32 * 1024)
+#define HTTPD_DEF_PER_IP_CONNS	   32
+#define HTTPD_DEF_TIMEOUT_S	   30
+#define HTTPD_DEF_RATE_PER_S	   200
+#define HTTPD_DEF_RATE_BURST	   400
+#define HTTPD_DEF_SSE_QUEUE	   (1024 * 1024)
 #define HTTPD_DEF_SSE_KEEPALIVE_MS 15000
 
 struct httpd_opts {
@@ -46,16 +47,16 @@ struct httpd_opts {
 struct httpd_stats {
 	uint64_t requests;
 	uint64_t rpc_requests;
-	uint64_t rejected_4xx;	  /* every 4xx answer */
-	uint64_t auth_failures;	  /* 401 */
-	uint64_t csrf_rejected;	  /* 403 on content type or Origin */
-	uint64_t rate_limited;	  /* 429 */
-	uint64_t too_large;	  /* 413 */
-	uint64_t sse_clients;	  /* connected now */
-	uint64_t sse_connects;	  /* ever */
-	uint64_t sse_messages;	  /* messages queued to clients */
-	uint64_t sse_slow_drops;  /* clients disconnected because their queue overflowed */
-	uint16_t port;		  /* the port actually bound (spinweb_port 0 picks a free one) */
+	uint64_t rejected_4xx;	 /* every 4xx answer */
+	uint64_t auth_failures;	 /* 401 */
+	uint64_t csrf_rejected;	 /* 403 on content type or Origin */
+	uint64_t rate_limited;	 /* 429 */
+	uint64_t too_large;	 /* 413 */
+	uint64_t sse_clients;	 /* connected now */
+	uint64_t sse_connects;	 /* ever */
+	uint64_t sse_messages;	 /* messages queued to clients */
+	uint64_t sse_slow_drops; /* clients disconnected because their queue overflowed */
+	uint16_t port;		 /* the port actually bound (spinweb_port 0 picks a free one) */
 };
 
 /*

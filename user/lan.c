@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <ifaddrs.h>
 #include <string.h>
+#include <net/if.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
@@ -64,10 +65,15 @@ static bool is_link_local6(const struct spin_addr *a)
 	return a->a[0] == 0xfe && (a->a[1] & 0xc0) == 0x80;
 }
 
-static bool named(const struct spin_config *cfg, const char *ifname)
+static bool lan_side(const struct spin_config *cfg, const struct netif_set *ifs, const char *ifname)
 {
+	int ifindex = (int)if_nametoindex(ifname);
+
 	for (unsigned int i = 0; i < cfg->n_interfaces; i++)
 		if (strcmp(cfg->interfaces[i], ifname) == 0)
+			return true;
+	for (int i = 0; ifs && ifindex && i < ifs->n; i++)
+		if (ifs->ifs[i].ifindex == ifindex || ifs->ifs[i].master_ifindex == ifindex)
 			return true;
 	return false;
 }
@@ -86,7 +92,7 @@ static void add_prefix(const struct spin_addr *a, int family, int len)
 		lan.pfx[lan.n_pfx++] = p;
 }
 
-int lan_init(const struct spin_config *cfg)
+int lan_init(const struct spin_config *cfg, const struct netif_set *ifs)
 {
 	struct ifaddrs *ifa, *i;
 	bool derive = cfg->n_lan_prefixes == 0;
@@ -109,7 +115,8 @@ int lan_init(const struct spin_config *cfg)
 		addr_from_sockaddr(i->ifa_addr, &a, &family);
 		if (lan.n_own < LAN_MAX_OWN)
 			lan.own[lan.n_own++] = a;
-		if (derive && named(cfg, i->ifa_name) && i->ifa_netmask && !is_link_local6(&a))
+		if (derive && lan_side(cfg, ifs, i->ifa_name) && i->ifa_netmask &&
+		    !is_link_local6(&a))
 			add_prefix(&a, family, mask_len(i->ifa_netmask));
 	}
 	freeifaddrs(ifa);

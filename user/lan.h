@@ -9,11 +9,16 @@
 #include <stdbool.h>
 
 #include "config.h"
+#include "netif.h"
 
 #define LAN_MAX_OWN 64
 
-/* names: the configured interface names (bridges included). Uses cfg->lan_prefixes if set. */
-int lan_init(const struct spin_config *cfg);
+/*
+ * Uses cfg->lan_prefixes if set, else the prefixes of the addresses on the attached interfaces
+ * and on the bridges they are ports of (bridge mode: the LAN address sits on the bridge).
+ * ifs may be NULL (passive mode: the configured names are used).
+ */
+int lan_init(const struct spin_config *cfg, const struct netif_set *ifs);
 bool lan_contains(const struct spin_addr *a);
 /* The gateway's own addresses (every interface, loopback excluded). */
 int lan_own_addrs(struct spin_addr *out, int max);

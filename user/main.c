@@ -7,13 +7,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "capture.h"
 #include "config.h"
 #include "log.h"
+#include "version.h"
 #include "spind.h"
-
-#ifndef SPIN_VERSION
-#define SPIN_VERSION "0.1.0"
-#endif
 
 static void usage(FILE *out)
 {
@@ -25,6 +23,12 @@ static void usage(FILE *out)
 		"  -c, --config FILE        configuration file (default %s)\n"
 		"  -o, --option KEY=VALUE   set any configuration key (repeatable)\n"
 		"  -s, --state-dir DIR      where lists, flow blocks and names are kept\n"
+		"  -r, --read FILE          passive: replay a capture file (pcap, pcapng; - for "
+		"stdin)\n"
+		"  -F, --fast               with -r: as fast as possible, not at the recorded "
+		"pace\n"
+		"  -P, --passive            passive: watch the -i interface (a mirror port) with "
+		"libpcap\n"
 		"  -x, --detach             remove SPIN's programs from the interfaces, unpin, "
 		"exit\n"
 		"  -C, --print-config       print every option with its value and exit\n"
@@ -41,6 +45,9 @@ struct cmdline {
 	bool print_config;
 	bool detach;
 	int debug;
+	const char *read_file; /* -r */
+	bool fast;	       /* -F */
+	bool passive;	       /* -P */
 };
 
 static int apply(struct spin_config *cfg, const char *key, const char *value)
@@ -53,6 +60,28 @@ static int apply(struct spin_config *cfg, const char *key, const char *value)
 	return -EINVAL;
 }
 
+/* -r / -P: consistent flags, and LAN prefixes (no interface addresses to derive them from). */
+static int check_passive(struct spin_config *cfg, const struct cmdline *cl)
+{
+	if (cl->read_file && cl->passive) {
+		fprintf(stderr,
+			"spind: -r (replay a file) and -P (watch an interface) exclude each "
+			"other\n");
+		return -EINVAL;
+	}
+	if (cl->fast && !cl->read_file) {
+		fprintf(stderr, "spind: -F (fast replay) needs -r FILE\n");
+		return -EINVAL;
+	}
+	if ((cl->read_file || cl->passive) && cl->detach) {
+		fprintf(stderr, "spind: -x (detach) does not go with passive mode\n");
+		return -EINVAL;
+	}
+	if ((cl->read_file || cl->passive) && !cfg->n_lan_prefixes)
+		return apply(cfg, "lan_prefixes", CAPTURE_DEFAULT_LAN);
+	return 0;
+}
+
 /* Two passes: the config file first, then every flag on top of it. */
 static int parse_args(int argc, char **argv, struct spin_config *cfg, struct cmdline *cl)
 {
@@ -63,6 +92,9 @@ static int parse_args(int argc, char **argv, struct spin_config *cfg, struct cmd
 		{"option", required_argument, NULL, 'o'},
 		{"state-dir", required_argument, NULL, 's'},
 		{"detach", no_argument, NULL, 'x'},
+		{"read", required_argument, NULL, 'r'},
+		{"fast", no_argument, NULL, 'F'},
+		{"passive", no_argument, NULL, 'P'},
 		{"print-config", no_argument, NULL, 'C'},
 		{"debug", no_argument, NULL, 'd'},
 		{"syslog", no_argument, NULL, 'l'},
@@ -70,7 +102,7 @@ static int parse_args(int argc, char **argv, struct spin_config *cfg, struct cmd
 		{"help", no_argument, NULL, 'h'},
 		{},
 	};
-	const char *shortopts = "i:m:c:o:s:xCdlvh";
+	const char *shortopts = "i:m:c:o:s:xr:FPCdlvh";
 	char err[512];
 	int c, ret;
 
@@ -117,6 +149,15 @@ static int parse_args(int argc, char **argv, struct spin_config *cfg, struct cmd
 		case 'x':
 			cl->detach = true;
 			break;
+		case 'r':
+			cl->read_file = optarg;
+			break;
+		case 'F':
+			cl->fast = true;
+			break;
+		case 'P':
+			cl->passive = true;
+			break;
 		case 'C':
 			cl->print_config = true;
 			break;
@@ -134,7 +175,7 @@ static int parse_args(int argc, char **argv, struct spin_config *cfg, struct cmd
 		fprintf(stderr, "spind: unexpected argument '%s'\n", argv[optind]);
 		return -EINVAL;
 	}
-	return 0;
+	return check_passive(cfg, cl);
 }
 
 int main(int argc, char **argv)
@@ -158,6 +199,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	log_route_libbpf();
+	spind_set_passive(cl.read_file, cl.passive, cl.fast);
 	err = cl.detach ? spind_detach(&cfg) : spind_run(&cfg);
 	log_close();
 	return err ? 1 : 0;

@@ -33,6 +33,9 @@ void mqtt_stop(void);
 int mqtt_publish(const char *topic, const void *payload, size_t len, bool retain);
 /* Subscribes now if connected, and again after every reconnection. topic may hold wildcards. */
 int mqtt_subscribe(const char *topic, mqtt_msg_cb cb, void *ctx);
+/* retained_only: deliver only messages the broker kept (sent at subscription, retain flag
+ * set), not live publications on the topic. */
+int mqtt_subscribe_opts(const char *topic, mqtt_msg_cb cb, void *ctx, bool retained_only);
 bool mqtt_connected(void);
 
 struct mqtt_stats {

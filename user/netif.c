@@ -4,11 +4,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
 #include <net/if.h>
 #include <libmnl/libmnl.h>
 #include <linux/rtnetlink.h>
 #include <linux/if_link.h>
 
+#include "log.h"
+#include "loop.h"
 #include "netif.h"
 
 #define NETIF_MAX_LINKS 1024
@@ -134,6 +138,7 @@ static int set_add(struct netif_set *out, const struct link_info *li, bool port)
 		return -E2BIG;
 	out->ifs[out->n].ifindex = li->ifindex;
 	out->ifs[out->n].is_bridge_port = port;
+	out->ifs[out->n].master_ifindex = li->master;
 	snprintf(out->ifs[out->n].name, IFNAMSIZ, "%s", li->name);
 	out->n++;
 	return 0;
@@ -207,4 +212,73 @@ bool netif_exists(int ifindex)
 	char name[IF_NAMESIZE];
 
 	return if_indextoname((unsigned int)ifindex, name) != NULL;
+}
+
+static struct {
+	struct mnl_socket *nl;
+	struct loop_watch *watch;
+	netif_change_cb cb;
+	void *ctx;
+} mon;
+
+static int monitor_msg_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct ifinfomsg *ifm = mnl_nlmsg_get_payload(nlh);
+	struct link_info li = {};
+
+	if (nlh->nlmsg_type != RTM_NEWLINK && nlh->nlmsg_type != RTM_DELLINK)
+		return MNL_CB_OK;
+	mnl_attr_parse(nlh, sizeof(*ifm), link_attr_cb, &li);
+	mon.cb(ifm->ifi_index, li.name, nlh->nlmsg_type == RTM_DELLINK, mon.ctx);
+	return MNL_CB_OK;
+}
+
+static void monitor_readable(int fd, uint32_t events, void *ctx)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	ssize_t n;
+
+	for (;;) {
+		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n < 0 && errno == ENOBUFS) {
+			/* Lost events: report "something changed" so the caller re-reads. */
+			mon.cb(0, "", false, mon.ctx);
+			continue;
+		}
+		if (n <= 0)
+			return;
+		mnl_cb_run(buf, (size_t)n, 0, 0, monitor_msg_cb, NULL);
+	}
+}
+
+int netif_monitor_start(netif_change_cb cb, void *ctx)
+{
+	int err;
+
+	mon.cb = cb;
+	mon.ctx = ctx;
+	mon.nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (!mon.nl)
+		return -errno;
+	if (mnl_socket_bind(mon.nl, RTMGRP_LINK, MNL_SOCKET_AUTOPID) < 0) {
+		err = -errno;
+		netif_monitor_stop();
+		return err;
+	}
+	mon.watch = loop_watch_fd(mnl_socket_get_fd(mon.nl), EPOLLIN, monitor_readable, NULL);
+	if (!mon.watch) {
+		err = -errno;
+		netif_monitor_stop();
+		return err;
+	}
+	return 0;
+}
+
+void netif_monitor_stop(void)
+{
+	loop_unwatch(mon.watch);
+	mon.watch = NULL;
+	if (mon.nl)
+		mnl_socket_close(mon.nl);
+	mon.nl = NULL;
 }

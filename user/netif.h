@@ -11,6 +11,7 @@
 struct netif {
 	int ifindex;
 	char name[IFNAMSIZ];
+	int master_ifindex;  /* the bridge this interface is a port of, 0 if none */
 	bool is_bridge_port; /* attached because it is a port of a named bridge */
 };
 
@@ -28,5 +29,10 @@ int netif_resolve(const char *names, struct netif_set *out, char *err, size_t er
 
 /* Does the interface exist now (with this index)? */
 bool netif_exists(int ifindex);
+
+/* Link changes (RTM_NEWLINK / RTM_DELLINK) as they happen, through the event loop. */
+typedef void (*netif_change_cb)(int ifindex, const char *name, bool deleted, void *ctx);
+int netif_monitor_start(netif_change_cb cb, void *ctx);
+void netif_monitor_stop(void);
 
 #endif

@@ -10,6 +10,7 @@
 
 #include "lan.h"
 #include "log.h"
+#include "mqtt.h"
 #include "nodes.h"
 #include "policy.h"
 #include "rpc.h"
@@ -86,18 +87,28 @@ static int list_param(const cJSON *params, struct rpc_reply *r)
 	return l;
 }
 
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Exactly "xx:xx:xx:xx:xx:xx" (hex digits, either case): nothing else reaches a lookup. */
 static int parse_mac(const char *s, uint8_t mac[6])
 {
-	unsigned int b[6];
-	char tail;
-
-	if (strlen(s) != 17 || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3],
-				      &b[4], &b[5], &tail) != 6)
+	if (strlen(s) != 17)
 		return -EINVAL;
 	for (int i = 0; i < 6; i++) {
-		if (s[i * 3] == '+' || s[i * 3] == '-' || s[i * 3] == ' ')
+		int hi = hexval(s[i * 3]), lo = hexval(s[i * 3 + 1]);
+
+		if (hi < 0 || lo < 0 || (i < 5 && s[i * 3 + 2] != ':'))
 			return -EINVAL;
-		mac[i] = (uint8_t)b[i];
+		mac[i] = (uint8_t)(hi << 4 | lo);
 	}
 	return 0;
 }
@@ -547,19 +558,76 @@ static void dispatch(const cJSON *req, struct rpc_reply *r, const cJSON **id_out
 	}
 }
 
+/* A JSON text is one value: anything but whitespace after it makes the body invalid. */
+static cJSON *parse_body(const char *body, size_t len)
+{
+	const char *end = NULL;
+	cJSON *req = cJSON_ParseWithLengthOpts(body, len, &end, false);
+
+	if (!req)
+		return NULL;
+	for (; end && end < body + len; end++)
+		if (*end != ' ' && *end != '\t' && *end != '\n' && *end != '\r') {
+			cJSON_Delete(req);
+			return NULL;
+		}
+	return req;
+}
+
+/*
+ * cJSON ends a string at an escaped NUL (\u0000): "02:00:00:00:00:10\u0000junk" would reach a
+ * method as a valid MAC. No SPIN parameter has a use for NUL, so a body with one is refused.
+ */
+static bool has_escaped_nul(const char *body, size_t len)
+{
+	bool in_str = false;
+
+	for (size_t i = 0; i < len; i++) {
+		if (!in_str) {
+			in_str = body[i] == '"';
+			continue;
+		}
+		if (body[i] == '"') {
+			in_str = false;
+		} else if (body[i] == '\\' && i + 1 < len) {
+			if (body[i + 1] == 'u' && i + 5 < len &&
+			    memcmp(body + i + 2, "0000", 4) == 0)
+				return true;
+			i++;
+		}
+	}
+	return false;
+}
+
+/* The request's own members, once each (a second "method" must not hide behind the first). */
+static bool has_duplicate_member(const cJSON *req)
+{
+	for (const cJSON *p = req->child; p; p = p->next)
+		for (const cJSON *q = req->child; q != p; q = q->next)
+			if (strcmp(q->string, p->string) == 0)
+				return true;
+	return false;
+}
+
 char *rpc_handle(const char *body, size_t len)
 {
 	struct rpc_reply r = {};
 	const cJSON *id = NULL;
-	cJSON *req, *resp;
+	cJSON *req = NULL, *resp;
 	char *out;
 
 	rpc.st.requests++;
-	req = len <= RPC_MAX_BODY ? cJSON_ParseWithLength(body, len) : NULL;
-	if (!req)
+	if (len > RPC_MAX_BODY)
+		fail(&r, RPC_INVALID_REQUEST, "Invalid request: body over %d bytes", RPC_MAX_BODY);
+	else if (!(req = parse_body(body, len)))
 		fail(&r, RPC_PARSE_ERROR, "Parse error: the body is not valid JSON");
+	else if (has_escaped_nul(body, len))
+		fail(&r, RPC_INVALID_REQUEST,
+		     "Invalid request: strings must not contain NUL (\\u0000)");
 	else if (!cJSON_IsObject(req))
 		fail(&r, RPC_INVALID_REQUEST, "Invalid request: not a JSON object");
+	else if (has_duplicate_member(req))
+		fail(&r, RPC_INVALID_REQUEST, "Invalid request: a member is given twice");
 	else
 		dispatch(req, &r, &id);
 	resp = answer(id, &r);
@@ -567,6 +635,21 @@ char *rpc_handle(const char *body, size_t len)
 	cJSON_Delete(resp);
 	cJSON_Delete(req);
 	return out;
+}
+
+static void on_mqtt_query(const char *topic, const void *payload, size_t len, void *ctx)
+{
+	char *out = rpc_handle(payload, len);
+
+	if (!out)
+		return;
+	mqtt_publish(RPC_MQTT_ANSWER, out, strlen(out), false);
+	free(out);
+}
+
+int rpc_serve_mqtt(void)
+{
+	return mqtt_subscribe(RPC_MQTT_QUERY, on_mqtt_query, NULL);
 }
 
 int rpc_init(const struct rpc_ops *ops, bool enforcing)

@@ -38,4 +38,10 @@ int rpc_init(const struct rpc_ops *ops, bool enforcing);
 char *rpc_handle(const char *body, size_t len);
 void rpc_get_stats(struct rpc_stats *st);
 
+/* JSON-RPC over MQTT (config jsonrpc_mqtt): each request on RPC_MQTT_QUERY is answered on
+ * RPC_MQTT_ANSWER. Call after mqtt_start(); the subscription survives reconnections. */
+#define RPC_MQTT_QUERY	"SPIN/jsonrpc/q"
+#define RPC_MQTT_ANSWER "SPIN/jsonrpc/a"
+int rpc_serve_mqtt(void);
+
 #endif

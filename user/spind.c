@@ -8,9 +8,11 @@
 #include <cjson/cJSON.h>
 
 #include "bus.h"
+#include "capture.h"
 #include "dns.h"
 #include "events.h"
 #include "flows.h"
+#include "httpd.h"
 #include "kernel.h"
 #include "lan.h"
 #include "log.h"
@@ -33,9 +35,33 @@ static struct {
 	const struct spin_config *cfg;
 	struct netif_set ifs;
 	struct loop_timer *tick;
+	struct loop_timer *relink; /* debounces link events before re-attaching */
 	unsigned int ticks;
 	bool kernel_open;
 } app;
+
+/* Passive mode (spind -r FILE [-F], spind -P -i IF): set by spind_set_passive(). */
+static struct {
+	bool on;
+	const char *file; /* -r; NULL: live capture on the one interface */
+	bool fast;
+	struct loop_timer *wait; /* a replay waiting for the MQTT connection */
+} passive;
+
+static void start_replay(void);
+
+void spind_set_passive(const char *file, bool live, bool fast)
+{
+	passive.on = file || live;
+	passive.file = file;
+	passive.fast = fast;
+}
+
+/* The clock of nodes and DNS: the capture's in passive mode (a replay keeps its own time). */
+static time_t spind_now(void)
+{
+	return passive.on ? capture_now() : time(NULL);
+}
 
 static uint32_t boottime_sec(void)
 {
@@ -138,7 +164,7 @@ static void publish_traffic(const char *json, void *ctx)
 static void on_dns_query(const struct spin_addr *client, const char *qname, uint16_t qtype,
 			 void *ctx)
 {
-	time_t now = time(NULL);
+	time_t now = spind_now();
 	struct node *dev, *q;
 	uint32_t dev_id;
 	cJSON *r;
@@ -163,7 +189,7 @@ static void on_dns_query(const struct spin_addr *client, const char *qname, uint
 static void on_dns_answer(const struct spin_addr *client, const char *name,
 			  const struct spin_addr *addr, uint32_t ttl, void *ctx)
 {
-	struct node *n = nodes_add_domain(addr, name, time(NULL));
+	struct node *n = nodes_add_domain(addr, name, spind_now());
 
 	if (!n)
 		return;
@@ -183,7 +209,7 @@ static bool neigh_wanted(const struct spin_addr *ip, void *ctx)
 
 static void on_mac_learned(const struct spin_addr *ip, const uint8_t mac[6], void *ctx)
 {
-	time_t now = time(NULL);
+	time_t now = spind_now();
 	struct node *n = nodes_set_mac(ip, mac, now);
 
 	if (!n)
@@ -253,12 +279,13 @@ static void on_mqtt_connect(void *ctx)
 	nodes_foreach(republish_node, NULL);
 	/* The broker may be new: statistics are all published again at the next interval. */
 	stats_destroy();
+	start_replay(); /* passive -r: the replay was waiting for the broker */
 }
 
 /*
  * Retained nodeInfo of nodes this run does not have (left by a previous run or a crash) is
- * cleared, so clients never see ghosts. Our own publications come back here too: they name
- * nodes that exist and are left alone.
+ * cleared, so clients never see ghosts. Only what the broker kept arrives here (retain flag),
+ * not our own live publications.
  */
 static void on_retained_node(const char *topic, const void *payload, size_t len, void *ctx)
 {
@@ -290,8 +317,10 @@ static void on_tick(void *ctx)
 			pr_warn("flow sweep failed: %s", strerror(-n));
 		traffic_flush();
 	}
-	dns_tick(now);
-	nodes_tick(now);
+	if (!passive.on) { /* passive: the capture's intervals tick them (on_capture_interval) */
+		dns_tick(now);
+		nodes_tick(now);
+	}
 	if (++app.ticks % 10 == 0)
 		refresh_lease_names();
 	if (app.ticks % STATS_INTERVAL_S == 0)
@@ -324,7 +353,86 @@ static int start_kernel(const struct spin_config *cfg)
 	err = flows_init(kernel_flows_fd(), kernel_max_flows(), FLOW_IDLE_S, kernel_maps_reused());
 	if (err)
 		return err;
+	/* Reused maps hold what a previous run counted: take it as the baseline now, so that
+	 * everything from this start on is reported. */
+	if (kernel_maps_reused()) {
+		err = flows_sweep(boottime_sec(), NULL, NULL);
+		if (err < 0)
+			return err;
+	}
 	return events_init(kernel_events_fd(), &eo);
+}
+
+/* --- passive mode: the capture is the packet source --- */
+
+static void on_capture_interval(time_t end, bool begin, void *ctx)
+{
+	if (begin) {
+		traffic_begin(end);
+		return;
+	}
+	traffic_flush();
+	dns_tick(end);
+	nodes_tick(end);
+}
+
+static void on_capture_done(int err, void *ctx)
+{
+	pr_info("capture %s: replay finished%s%s; spind keeps serving what it learned",
+		passive.file, err ? " early: " : "", err ? strerror(-err) : "");
+}
+
+/* Starts a waiting replay (MQTT connected, or the wait is over). */
+static void start_replay(void)
+{
+	int err;
+
+	if (!passive.wait)
+		return;
+	loop_timer_del(passive.wait);
+	passive.wait = NULL;
+	err = capture_start();
+	if (err)
+		pr_err("capture %s: cannot start the replay: %s", passive.file, strerror(-err));
+}
+
+static void on_replay_wait(void *ctx)
+{
+	pr_warn("capture %s: no MQTT broker after 3 s, replaying without one", passive.file);
+	start_replay();
+}
+
+static bool capture_lan(const struct spin_addr *a, void *ctx)
+{
+	return lan_contains(a);
+}
+
+static int start_capture(const struct spin_config *cfg)
+{
+	struct capture_opts co = {.fast = passive.fast, .max_flows = cfg->max_flows};
+	struct capture_ops ops = {
+		.delta = traffic_add,
+		.interval = on_capture_interval,
+		.is_lan = capture_lan,
+		.learn_mac = on_mac_learned,
+		.done = on_capture_done,
+	};
+	int err;
+
+	if (passive.file) {
+		err = capture_open_file(passive.file, &co, &ops);
+	} else if (cfg->n_interfaces != 1) {
+		pr_err("passive capture (-P) needs exactly one interface (-i IF), got %u",
+		       cfg->n_interfaces);
+		return -EINVAL;
+	} else {
+		err = capture_open_live(cfg->interfaces[0], &co, &ops);
+	}
+	if (err || !passive.file)
+		return err ? err : capture_start();
+	/* A fast replay is over in moments: it waits for the broker (or 3 s without one). */
+	passive.wait = loop_timer_once(3000, on_replay_wait, NULL);
+	return passive.wait ? 0 : -errno;
 }
 
 static int resolve_interfaces(const struct spin_config *cfg)
@@ -346,6 +454,86 @@ static int resolve_interfaces(const struct spin_config *cfg)
 	if (ret)
 		pr_err("%s", err);
 	return ret;
+}
+
+/* Each configured name on its own, skipping the ones that do not exist right now. */
+static int resolve_present(const struct spin_config *cfg, struct netif_set *out)
+{
+	char err[256];
+
+	out->n = 0;
+	for (unsigned int i = 0; i < cfg->n_interfaces; i++) {
+		struct netif_set one;
+
+		if (netif_resolve(cfg->interfaces[i], &one, err, sizeof(err))) {
+			pr_warn("%s: %s", cfg->interfaces[i], err);
+			continue;
+		}
+		for (int j = 0; j < one.n && out->n < SPIN_MAX_IFACES; j++)
+			out->ifs[out->n++] = one.ifs[j];
+	}
+	return out->n;
+}
+
+static bool same_ifaces(const struct netif_set *a, const struct netif_set *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (int i = 0; i < a->n; i++)
+		if (a->ifs[i].ifindex != b->ifs[i].ifindex)
+			return false;
+	return true;
+}
+
+/*
+ * An attached interface was deleted and re-created (a new ifindex), or a bridge gained or lost
+ * a port: load the programs again for the new set (the pinned maps are reused, so policy and
+ * counters carry over), attach them, and take SPIN's programs off ports that left.
+ */
+static void on_relink(void *ctx)
+{
+	const struct spin_config *cfg = app.cfg;
+	struct netif_set now, gone = {.n = 0};
+	int err;
+
+	resolve_present(cfg, &now);
+	if (same_ifaces(&now, &app.ifs))
+		return;
+	if (!now.n) {
+		pr_warn("none of the configured interfaces exists now: nothing is counted until "
+			"one comes back");
+		return;
+	}
+	for (int i = 0; i < app.ifs.n; i++) {
+		bool kept = false;
+
+		for (int j = 0; j < now.n; j++)
+			kept |= now.ifs[j].ifindex == app.ifs.ifs[i].ifindex;
+		if (!kept && netif_exists(app.ifs.ifs[i].ifindex))
+			gone.ifs[gone.n++] = app.ifs.ifs[i];
+	}
+	pr_info("interfaces changed (%d attached before, %d now): re-attaching", app.ifs.n, now.n);
+	if (app.kernel_open) {
+		/* Report what was counted up to now, then hand over to the new programs. */
+		on_tick(NULL);
+		events_destroy();
+		flows_destroy();
+		kernel_close();
+		app.kernel_open = false;
+	}
+	if (gone.n)
+		kernel_detach(&gone, NULL, false);
+	app.ifs = now;
+	err = start_kernel(cfg);
+	if (err)
+		pr_err("re-attaching failed: %s; counting stopped (restart spind to retry)",
+		       strerror(-err));
+}
+
+static void on_link_change(int ifindex, const char *name, bool deleted, void *ctx)
+{
+	if (app.relink)
+		loop_timer_arm(app.relink, 1000);
 }
 
 static int start_modules(const struct spin_config *cfg)
@@ -377,16 +565,16 @@ static int start_modules(const struct spin_config *cfg)
 	if (!err)
 		err = names_init(cfg->state_dir, cfg->dhcp_leases_file);
 	if (!err)
-		err = lan_init(cfg);
+		err = lan_init(cfg, &app.ifs);
 	if (!err)
-		err = start_kernel(cfg);
+		err = passive.on ? start_capture(cfg) : start_kernel(cfg);
 	if (!err)
-		err = policy_init(cfg->state_dir, true, &po);
+		err = policy_init(cfg->state_dir, !passive.on, &po);
 	if (!err)
-		err = rpc_init(&(struct rpc_ops){.name_set = on_name_set}, true);
+		err = rpc_init(&(struct rpc_ops){.name_set = on_name_set}, !passive.on);
 	if (!err)
 		refresh_lease_names();
-	if (!err)
+	if (!err && !passive.on) /* the host's neighbours are not the observed LAN's */
 		err = neigh_init(
 			&(struct neigh_ops){.wanted = neigh_wanted, .learned = on_mac_learned});
 	return err;
@@ -395,6 +583,9 @@ static int start_modules(const struct spin_config *cfg)
 static void stop_modules(void)
 {
 	neigh_destroy();
+	loop_timer_del(passive.wait);
+	passive.wait = NULL;
+	capture_close();
 	events_destroy();
 	flows_destroy();
 	policy_destroy();
@@ -418,7 +609,7 @@ int spind_run(const struct spin_config *cfg)
 	if (err)
 		return err;
 	err = loop_handle_signals(NULL, NULL);
-	if (!err)
+	if (!err && !passive.file)
 		err = resolve_interfaces(cfg);
 	if (!err)
 		err = start_modules(cfg);
@@ -430,7 +621,15 @@ int spind_run(const struct spin_config *cfg)
 		char topic[192];
 
 		snprintf(topic, sizeof(topic), "%s/node/+", bus_traffic_topic());
-		err = mqtt_subscribe(topic, on_retained_node, NULL);
+		err = mqtt_subscribe_opts(topic, on_retained_node, NULL, true);
+	}
+	if (!err && cfg->jsonrpc_mqtt)
+		err = rpc_serve_mqtt();
+	if (!err)
+		err = httpd_start(&(struct httpd_opts){.cfg = cfg, .kernel = app.kernel_open});
+	if (!err && app.kernel_open) {
+		app.relink = loop_timer_once(3600 * 1000, on_relink, NULL);
+		err = app.relink ? netif_monitor_start(on_link_change, NULL) : -errno;
 	}
 	if (!err) {
 		app.tick = loop_timer_add(1000, on_tick, NULL);
@@ -443,6 +642,10 @@ int spind_run(const struct spin_config *cfg)
 	}
 	pr_info("spind stopping%s%s", err ? ": " : "", err ? strerror(-err) : "");
 	loop_timer_del(app.tick);
+	netif_monitor_stop();
+	loop_timer_del(app.relink);
+	app.relink = NULL;
+	httpd_stop();
 	mqtt_stop();
 	mqtt_broker_stop();
 	stop_modules();

@@ -5,6 +5,11 @@
 
 #include "config.h"
 
+/*
+ * Passive mode, before spind_run(): file replays a capture (-r; fast: -F), live watches the
+ * one configured interface through libpcap (-P). No BPF is loaded, nothing is enforced.
+ */
+void spind_set_passive(const char *file, bool live, bool fast);
 /* Runs until SIGINT/SIGTERM. Returns 0 or -errno (the cause is logged). */
 int spind_run(const struct spin_config *cfg);
 /* Explicit detach: removes SPIN's programs from the configured interfaces and the pins. */

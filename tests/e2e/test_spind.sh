@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# spind in the lab (router mode): names from DNS (CNAME chains), dnsquery, merges, DHCP lease
+# names, a broker restart, and SIGKILL + restart with a block that stays enforced throughout,
+# without duplicated kernel objects; finally the explicit detach.
+set -euo pipefail
+. "$(dirname "$0")/../lib/e2e.sh"
+
+API_PORT=13126
+THERMO_MAC=02:00:00:00:00:10
+PIN=/sys/fs/bpf/spin-e2e-spind
+
+rpc() { # METHOD PARAMS-JSON -> the response body
+	gw curl -s --max-time 5 -H 'Content-Type: application/json' \
+		-d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$1\",\"params\":$2}" \
+		"http://127.0.0.1:$API_PORT/spin_api/jsonrpc"
+}
+
+json_get() { # EXPR: python expression over j (the parsed stdin)
+	"$E2E_PY" -c "import json,sys; j=json.load(sys.stdin); print($1)"
+}
+
+fetch() { # DEVICE URL: 0 if the fetch works within 3 s
+	in_ns "$1" curl -s -o /dev/null --max-time 3 "$2"
+}
+
+node_with() { # FILE MATCH -> id of the newest nodeInfo holding MATCH (an IP, MAC or domain)
+	"$E2E_PY" - "$1" "$2" <<-'EOF'
+		import json, sys
+		node = ""
+		for line in open(sys.argv[1]):
+		    topic, _, payload = line.rstrip("\n").partition(" ")
+		    if "/node/" not in topic or not payload.startswith("{"):
+		        continue
+		    r = json.loads(payload)["result"]
+		    if sys.argv[2] in r.get("ips", []) + r.get("domains", []) + [r.get("mac", "")]:
+		        node = r["id"]
+		print(node)
+	EOF
+}
+
+kernel_objects() { # -> "ingress-filters egress-filters xdp-progs" on lan0
+	local i e x
+	i=$(gw tc filter show dev lan0 ingress | grep -c 'spin_tc_ingress' || true)
+	e=$(gw tc filter show dev lan0 egress | grep -c 'spin_tc_egress' || true)
+	x=$(gw ip link show lan0 | grep -c 'name spin_xdp' || true)
+	echo "$i $e $x"
+}
+
+cleanup_pins() { rm -rf "$PIN"; }
+trap 'cleanup_pins' RETURN
+
+lab_up router --no-traffic
+STATE=$E2E_TMP/state
+mkdir -p "$STATE"
+# A dnsmasq-format lease naming the thermostat.
+echo "$(($(date +%s) + 3600)) $THERMO_MAC 192.0.2.10 hall-thermostat *" >"$E2E_TMP/leases"
+ARGS=(-i lan0 -s "$STATE" -o "pin_dir=$PIN" -o "spinweb_port=$API_PORT"
+	-o "dhcp_leases_file=$E2E_TMP/leases" -o pubsub_host=127.0.0.1)
+MQ=$E2E_TMP/mqtt.txt
+mqtt_capture_start "$MQ"
+spind_start "${ARGS[@]}" || { e2e_done; exit 1; }
+
+# --- names: a CNAME chain, dnsquery, the DHCP name
+fetch thermo http://cam-upload.example/ || true
+sleep 2.5
+cam=$(node_with "$MQ" 203.0.113.11)
+check_cmd "the camera service has a node" test -n "$cam"
+doms=$(mqtt_node_field "$MQ" 203.0.113.11 domains)
+case $doms in *cam-upload.example.*upload.cdn.example.* | *upload.cdn.example.*cam-upload.example.*)
+	ok "every name of the CNAME chain is on the node ($doms)" ;;
+*) fail "every name of the CNAME chain is on the node" "domains $doms" ;;
+esac
+thermo=$(node_with "$MQ" "$THERMO_MAC")
+check_cmd "the thermostat has a device node (by MAC)" test -n "$thermo"
+if grep -q "\"dnsquery\",\"result\":{\"from\":$thermo,\"queriednode\":$cam,\"query\":\"cam-upload.example.\"" "$MQ"; then
+	ok "dnsquery names the device, the queried node and the name"
+else
+	fail "dnsquery names the device, the queried node and the name" \
+		"$(grep dnsquery "$MQ" | head -3 | tr '\n' ' ')"
+fi
+check_eq "the DHCP lease names the device" "$(mqtt_node_field "$MQ" "$THERMO_MAC" name)" \
+	'"hall-thermostat"'
+
+# --- a merge: traffic to an address first (a node by IP), then its name (a node by domain)
+in_ns thermo ping -c 1 -W 1 203.0.113.12 >/dev/null || true
+sleep 1.5
+before=$(node_with "$MQ" 203.0.113.12)
+fetch thermo http://tv.stream.example/small.json || true
+sleep 2.5
+after=$(node_with "$MQ" tv.stream.example.)
+if [ -n "$before" ] && [ "$before" = "$after" ]; then
+	ok "the name joined the address's node ($after)"
+elif grep -q "\"nodeMerged\",\"result\":{\"id\":[0-9]*,\"merged-to\":$after}" "$MQ"; then
+	ok "the name's node and the address's node merged into $after (nodeMerged)"
+else
+	fail "address and name end up on one node" "address node '$before', name node '$after'"
+fi
+check_eq "the merged node holds the address" \
+	"$(node_with "$MQ" 203.0.113.12)" "$after"
+
+# --- the broker goes away and comes back
+read -r mpid _ <"$SPIN_LAB_STATE/pids/mosquitto.pid"
+kill "$mpid"
+wait_for 5 bash -c "! kill -0 $mpid 2>/dev/null" || true
+mqtt_capture_stop
+fetch thermo http://api.thermo.example/small.json || true
+check_cmd "spind keeps running without a broker" kill -0 "$SPIND_PID"
+e2e_bg mosquitto gw mosquitto -c "$SPIN_LAB_STATE/mosquitto.conf"
+wait_for 5 gw mosquitto_pub -h 127.0.0.1 -t spin-e2e/probe -m x
+MQ2=$E2E_TMP/mqtt2.txt
+mqtt_capture_start "$MQ2"
+if wait_for 40 grep -q '"serverRestart"' "$MQ2"; then
+	ok "after the broker restart spind reconnects and says serverRestart"
+else
+	fail "after the broker restart spind reconnects and says serverRestart" "not within 40 s"
+fi
+wait_for 5 grep -q "\"id\":$thermo,\"name\":\"hall-thermostat\"" "$MQ2" &&
+	ok "the nodes are published again after the reconnect" ||
+	fail "the nodes are published again after the reconnect" "no nodeInfo of $thermo"
+fetch thermo http://api.thermo.example/small.json || true
+api_node=""
+wait_for 5 bash -c "grep -q '\"traffic\"' '$MQ2'" &&
+	ok "traffic messages resume" || fail "traffic messages resume" "none within 5 s"
+
+# --- a block, SIGKILL, restart: enforcement never stops
+api_node=$(node_with "$MQ2" 203.0.113.10)
+[ -n "$api_node" ] || api_node=$(rpc node_add_ip '{"node":0,"ipaddr":"203.0.113.10"}' | json_get 'j["result"]')
+resp=$(rpc add_iplist_node "{\"list\":\"block\",\"node\":$api_node}")
+check_eq "add_iplist_node answers a result" "$(echo "$resp" | json_get '"error" not in j')" True
+if fetch thermo http://api.thermo.example/small.json; then
+	fail "a blocked service is unreachable right after the answer" "the fetch worked"
+else
+	ok "a blocked service is unreachable right after the answer"
+fi
+check_eq "kernel objects before the kill (ingress egress xdp)" "$(kernel_objects)" "1 1 1"
+kill -KILL "$SPIND_PID"
+wait "$SPIND_PID" 2>/dev/null || true
+SPIND_PID=""
+if fetch thermo http://api.thermo.example/small.json; then
+	fail "the block holds while spind is dead" "the fetch worked"
+else
+	ok "the block holds while spind is dead"
+fi
+check_cmd "the maps stay pinned while spind is dead" test -e "$PIN/spin_addrpol"
+spind_start "${ARGS[@]}" || { e2e_done; exit 1; }
+check_eq "kernel objects after the restart (ingress egress xdp)" "$(kernel_objects)" "1 1 1"
+blocked=$(rpc list_iplist '{"list":"block"}' | json_get '",".join(sorted(j["result"]))')
+check_eq "the block list is back after the restart" "$blocked" "2001:db8:203::10,203.0.113.10"
+if fetch thermo http://api.thermo.example/small.json; then
+	fail "the block holds after the restart" "the fetch worked"
+else
+	ok "the block holds after the restart"
+fi
+check_eq "the device's name is back after the restart" \
+	"$(rpc list_devices '{}' | json_get '[d.get("name") for d in j["result"] if d.get("mac")=="'$THERMO_MAC'"]')" \
+	"['hall-thermostat']"
+# Node ids belong to one run: look the service up again.
+api_node=$(rpc node_add_ip '{"node":0,"ipaddr":"203.0.113.10"}' | json_get 'j["result"]')
+rpc remove_iplist_node "{\"list\":\"block\",\"node\":$api_node}" >/dev/null
+if fetch thermo http://api.thermo.example/small.json; then
+	ok "unblocking restores the service at once"
+else
+	fail "unblocking restores the service at once" "the fetch failed"
+fi
+spind_stop
+
+# --- the explicit detach removes everything
+gw_detach=$(nsenter --net="/run/netns/$E2E_P-gw" "$E2E_OUT/spind" -x -i lan0 -o "pin_dir=$PIN" 2>&1) ||
+	fail "spind -x succeeds" "$gw_detach"
+check_eq "kernel objects after spind -x" "$(kernel_objects)" "0 0 0"
+check_cmd "spind -x removes the pins" test ! -e "$PIN"
+cleanup_pins
+e2e_done

@@ -1,0 +1,1458 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <arpa/inet.h>
+#include <crypt.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <cjson/cJSON.h>
+#include <microhttpd.h>
+
+#include "bus.h"
+#include "flows.h"
+#include "httpd.h"
+#include "kernel.h"
+#include "log.h"
+#include "version.h"
+#include "loop.h"
+#include "mqtt.h"
+#include "nodes.h"
+#include "policy.h"
+#include "rpc.h"
+#include "traffic.h"
+
+#define URI_MAX	    2048 /* bytes of a request target; 414 above */
+#define FILE_MAX    (64 * 1024)
+#define MAX_USERS   64
+#define USER_MAX    64
+#define HASH_MAX    256
+#define RATE_SLOTS  256
+#define SSE_MSG_MAX (4 * 1024 * 1024)
+#define CSP                                                                                        \
+	"default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; "      \
+	"form-action 'self'"
+
+struct user {
+	char name[USER_MAX + 1];
+	char hash[HASH_MAX + 1];
+};
+
+/* Token bucket per client address: the table is small and the least recently used slot goes. */
+struct rate_slot {
+	struct in6_addr addr;
+	double tokens;
+	uint64_t last_ms;
+	bool used;
+};
+
+struct sse_client {
+	struct sse_client *next, *prev;
+	struct MHD_Connection *conn;
+	char *buf;
+	size_t head, len, cap; /* pending bytes are buf[head .. head + len) */
+	size_t replay_left;    /* bytes of the connect-time replay not sent yet (not bounded) */
+	bool suspended;
+	bool dead; /* overflowed or shutting down: the reader ends the stream */
+};
+
+enum route { R_NONE, R_RPC };
+
+/* Per request: the raw target (before MHD unescapes it) and the body being received. */
+struct req {
+	char raw[URI_MAX + 1];
+	bool raw_too_long;
+	bool started;
+	enum route route;
+	char *body;
+	size_t len, cap;
+	bool too_large;
+};
+
+struct daemon_slot {
+	struct MHD_Daemon *d;
+	struct loop_watch *w;
+};
+
+static struct {
+	struct httpd_opts o;
+	struct httpd_limits lim;
+	struct daemon_slot ds[CONFIG_MAX_WEB_IFS];
+	int n;
+	struct loop_timer *run_timer;
+	struct loop_timer *keepalive;
+	char root[PATH_MAX];
+	size_t root_len;
+	bool tls;
+	char *cert, *key;
+	struct user users[MAX_USERS];
+	int n_users;
+	bool auth;
+	struct rate_slot rate[RATE_SLOTS];
+	struct sse_client *clients;
+	struct httpd_stats st;
+	bool listening;
+	bool public; /* a listener beyond loopback */
+} h;
+
+static struct crypt_data crypt_buf; /* large; one request at a time in the loop thread */
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* --- responses --- */
+
+static void security_headers(struct MHD_Response *resp)
+{
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, "Content-Security-Policy", CSP);
+	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+}
+
+static enum MHD_Result queue(struct MHD_Connection *c, unsigned int status,
+			     struct MHD_Response *resp)
+{
+	enum MHD_Result ret;
+
+	if (!resp)
+		return MHD_NO;
+	security_headers(resp);
+	if (status >= 400 && status < 500)
+		h.st.rejected_4xx++;
+	ret = MHD_queue_response(c, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* Takes ownership of text (malloc'd). */
+static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned int status, const char *type,
+				  char *text)
+{
+	struct MHD_Response *resp;
+
+	if (!text)
+		return MHD_NO;
+	resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(text);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type", type);
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	return queue(c, status, resp);
+}
+
+static enum MHD_Result reply_json(struct MHD_Connection *c, unsigned int status, cJSON *j)
+{
+	char *s = cJSON_PrintUnformatted(j);
+
+	cJSON_Delete(j);
+	return reply_text(c, status, "application/json", s);
+}
+
+/* {"error":{"code":<HTTP status>,"message":...}}: the same shape as a JSON-RPC error. */
+static enum MHD_Result reply_error(struct MHD_Connection *c, unsigned int status,
+				   const char *message)
+{
+	cJSON *j = cJSON_CreateObject(), *e = cJSON_AddObjectToObject(j, "error");
+
+	cJSON_AddNumberToObject(e, "code", status);
+	cJSON_AddStringToObject(e, "message", message);
+	return reply_json(c, status, j);
+}
+
+static enum MHD_Result reply_405(struct MHD_Connection *c, const char *allow)
+{
+	cJSON *j = cJSON_CreateObject(), *e = cJSON_AddObjectToObject(j, "error");
+	char *s, msg[96];
+	struct MHD_Response *resp;
+
+	snprintf(msg, sizeof(msg), "Method not allowed: use %s", allow);
+	cJSON_AddNumberToObject(e, "code", 405);
+	cJSON_AddStringToObject(e, "message", msg);
+	s = cJSON_PrintUnformatted(j);
+	cJSON_Delete(j);
+	if (!s)
+		return MHD_NO;
+	resp = MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(s);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type", "application/json");
+	MHD_add_response_header(resp, "Allow", allow);
+	return queue(c, 405, resp);
+}
+
+/* --- authentication --- */
+
+static bool ct_equal(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	unsigned char d = la != lb;
+
+	/* Compares as many bytes as the stored hash has, whatever the candidate's length. */
+	for (size_t i = 0; i < lb; i++)
+		d |= (unsigned char)(b[i] ^ (i < la ? a[i] : 0));
+	return d == 0;
+}
+
+static const struct user *find_user(const char *name)
+{
+	for (int i = 0; i < h.n_users; i++)
+		if (strcmp(h.users[i].name, name) == 0)
+			return &h.users[i];
+	return NULL;
+}
+
+static bool auth_ok(struct MHD_Connection *c)
+{
+	/* A hash of nothing known: unknown users cost the same crypt as known ones. */
+	static const char dummy[] = "$6$spinspinspinspin$"
+				    "vJst7sKFKTrCqmni6SZUxldVANO8kLK37/J1q9sPOFQEa6MjqGAdqPkooezeEL"
+				    "TVZ2CTcWUd0lZtcCbjikT7m.";
+	const struct user *u;
+	char *pass = NULL, *name;
+	const char *out;
+	bool ok = false;
+
+	if (!h.auth)
+		return true;
+	name = MHD_basic_auth_get_username_password(c, &pass);
+	if (name && pass && strlen(pass) <= 1024) {
+		u = find_user(name);
+		out = crypt_r(pass, u ? u->hash : dummy, &crypt_buf);
+		ok = u && out && out[0] != '*' && ct_equal(out, u->hash);
+	}
+	if (name)
+		MHD_free(name);
+	if (pass)
+		MHD_free(pass);
+	return ok;
+}
+
+static enum MHD_Result reply_401(struct MHD_Connection *c)
+{
+	static const char body[] =
+		"{\"error\":{\"code\":401,\"message\":\"Authentication required\"}}";
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	h.st.auth_failures++;
+	h.st.rejected_4xx++;
+	resp = MHD_create_response_from_buffer(sizeof(body) - 1, (void *)body,
+					       MHD_RESPMEM_PERSISTENT);
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, "Content-Type", "application/json");
+	security_headers(resp);
+	ret = MHD_queue_basic_auth_fail_response(c, "SPIN", resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static int load_passwords(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	char line[USER_MAX + HASH_MAX + 8];
+	int lineno = 0, err = 0;
+
+	if (!f) {
+		pr_err("spinweb_password_file: cannot open %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *colon, *end;
+
+		lineno++;
+		end = strchr(line, '\n');
+		if (!end && !feof(f)) {
+			pr_err("spinweb_password_file: %s:%d: line too long", path, lineno);
+			err = -E2BIG;
+			break;
+		}
+		if (end)
+			*end = '\0';
+		if (!line[0] || line[0] == '#')
+			continue;
+		colon = strchr(line, ':');
+		if (!colon || colon == line || colon - line > USER_MAX || !colon[1] ||
+		    strlen(colon + 1) > HASH_MAX || colon[1] != '$') {
+			pr_err("spinweb_password_file: %s:%d: expected user:crypt-hash "
+			       "(a $id$ hash from mkpasswd or openssl passwd)",
+			       path, lineno);
+			err = -EINVAL;
+			break;
+		}
+		if (h.n_users >= MAX_USERS) {
+			pr_err("spinweb_password_file: %s: more than %d users", path, MAX_USERS);
+			err = -E2BIG;
+			break;
+		}
+		*colon = '\0';
+		memcpy(h.users[h.n_users].name, line, (size_t)(colon - line) + 1);
+		memcpy(h.users[h.n_users].hash, colon + 1, strlen(colon + 1) + 1);
+		h.n_users++;
+	}
+	fclose(f);
+	if (!err && !h.n_users) {
+		pr_err("spinweb_password_file: %s has no user", path);
+		err = -EINVAL;
+	}
+	return err;
+}
+
+/* --- CSRF: only a same-origin page (or a non-browser client) may change state --- */
+
+static bool is_json_type(const char *ct)
+{
+	static const char want[] = "application/json";
+	size_t n = sizeof(want) - 1;
+
+	if (!ct || strncasecmp(ct, want, n) != 0)
+		return false;
+	ct += n;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	return *ct == '\0' || *ct == ';';
+}
+
+static bool origin_ok(struct MHD_Connection *c)
+{
+	const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+	const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
+	char own[CONFIG_HOST_MAX + 16];
+
+	if (!origin)
+		return true;
+	if (!host || strlen(host) > CONFIG_HOST_MAX)
+		return false;
+	snprintf(own, sizeof(own), "%s://%s", h.tls ? "https" : "http", host);
+	return strcasecmp(origin, own) == 0;
+}
+
+/* NULL when the request may change state, else why not. */
+static const char *csrf_refusal(struct MHD_Connection *c)
+{
+	const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+
+	if (!is_json_type(ct))
+		return "Forbidden: Content-Type must be application/json";
+	if (!origin_ok(c))
+		return "Forbidden: the Origin header does not match this server";
+	return NULL;
+}
+
+/* --- rate limit --- */
+
+static bool client_addr(struct MHD_Connection *c, struct in6_addr *out)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+	memset(out, 0, sizeof(*out));
+	if (!sa)
+		return false;
+	if (sa->sa_family == AF_INET6) {
+		*out = ((const struct sockaddr_in6 *)sa)->sin6_addr;
+		return true;
+	}
+	if (sa->sa_family == AF_INET) {
+		out->s6_addr[10] = out->s6_addr[11] = 0xff;
+		memcpy(&out->s6_addr[12], &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		return true;
+	}
+	return false;
+}
+
+static struct rate_slot *rate_slot(const struct in6_addr *a)
+{
+	struct rate_slot *lru = &h.rate[0];
+
+	for (int i = 0; i < RATE_SLOTS; i++) {
+		struct rate_slot *s = &h.rate[i];
+
+		if (s->used && memcmp(&s->addr, a, sizeof(*a)) == 0)
+			return s;
+		if (!s->used || (lru->used && s->last_ms < lru->last_ms))
+			lru = s;
+	}
+	lru->used = true;
+	lru->addr = *a;
+	lru->tokens = h.lim.rate_burst;
+	lru->last_ms = now_ms();
+	return lru;
+}
+
+static bool rate_ok(struct MHD_Connection *c)
+{
+	struct in6_addr a;
+	struct rate_slot *s;
+	uint64_t now = now_ms();
+
+	if (!client_addr(c, &a))
+		return true;
+	/* Local processes (spinctl, scripts, a reverse proxy) are as trusted as the host. */
+	if (!h.lim.rate_loopback &&
+	    (IN6_IS_ADDR_LOOPBACK(&a) || (IN6_IS_ADDR_V4MAPPED(&a) && a.s6_addr[12] == 127)))
+		return true;
+	s = rate_slot(&a);
+	s->tokens += (double)(now - s->last_ms) * h.lim.rate_per_s / 1000.0;
+	if (s->tokens > h.lim.rate_burst)
+		s->tokens = h.lim.rate_burst;
+	s->last_ms = now;
+	if (s->tokens < 1.0)
+		return false;
+	s->tokens -= 1.0;
+	return true;
+}
+
+/* --- the event loop --- */
+
+static void rearm(void)
+{
+	uint64_t min = 1000;
+
+	for (int i = 0; i < h.n; i++) {
+		MHD_UNSIGNED_LONG_LONG to;
+
+		if (MHD_get_timeout(h.ds[i].d, &to) == MHD_YES && to < min)
+			min = to;
+	}
+	loop_timer_arm(h.run_timer, (unsigned int)min);
+}
+
+static void run_all(void)
+{
+	for (int i = 0; i < h.n; i++)
+		MHD_run(h.ds[i].d);
+	rearm();
+}
+
+static void on_mhd_fd(int fd, uint32_t events, void *ctx)
+{
+	MHD_run(ctx);
+	rearm();
+}
+
+static void on_run_timer(void *ctx)
+{
+	run_all();
+}
+
+/* --- the event stream --- */
+
+static void sse_wake(struct sse_client *cl)
+{
+	if (!cl->suspended)
+		return;
+	cl->suspended = false;
+	MHD_resume_connection(cl->conn);
+	loop_timer_arm(h.run_timer, 0);
+}
+
+static void sse_kill(struct sse_client *cl)
+{
+	cl->dead = true;
+	sse_wake(cl);
+}
+
+static int sse_append(struct sse_client *cl, const char *data, size_t n, bool bounded)
+{
+	if (cl->dead)
+		return -EPIPE;
+	if (bounded && cl->len + n > h.lim.sse_queue + cl->replay_left) {
+		h.st.sse_slow_drops++;
+		pr_info("event stream client too slow (%zu bytes queued): disconnected", cl->len);
+		sse_kill(cl);
+		return -ENOBUFS;
+	}
+	if (cl->head && cl->head + cl->len + n > cl->cap) {
+		memmove(cl->buf, cl->buf + cl->head, cl->len);
+		cl->head = 0;
+	}
+	if (cl->len + n > cl->cap) {
+		size_t cap = cl->cap ? cl->cap : 4096;
+		char *b;
+
+		while (cap < cl->len + n)
+			cap *= 2;
+		b = realloc(cl->buf, cap);
+		if (!b) {
+			sse_kill(cl);
+			return -ENOMEM;
+		}
+		cl->buf = b;
+		cl->cap = cap;
+	}
+	memcpy(cl->buf + cl->head + cl->len, data, n);
+	cl->len += n;
+	if (!bounded)
+		cl->replay_left += n;
+	sse_wake(cl);
+	return 0;
+}
+
+/* "data: {"topic":..,"retain":..,"payload":..}\n\n"; NULL on allocation failure. */
+static char *sse_format(const char *topic, const char *payload, size_t len, bool retain)
+{
+	cJSON *j = cJSON_CreateObject(), *p;
+	char *s, *out = NULL;
+
+	cJSON_AddStringToObject(j, "topic", topic);
+	cJSON_AddBoolToObject(j, "retain", retain);
+	if (!len)
+		p = cJSON_CreateNull();
+	else if (!(p = cJSON_ParseWithLength(payload, len)))
+		p = cJSON_CreateString(""); /* not JSON: never happens for spind's messages */
+	cJSON_AddItemToObject(j, "payload", p);
+	s = cJSON_PrintUnformatted(j);
+	cJSON_Delete(j);
+	if (s && asprintf(&out, "data: %s\n\n", s) < 0)
+		out = NULL;
+	free(s);
+	return out;
+}
+
+static void on_bus(const char *topic, const char *payload, size_t len, bool retain, void *ctx)
+{
+	struct sse_client *cl, *next;
+	char *msg;
+	size_t n;
+
+	if (!h.clients || len > SSE_MSG_MAX)
+		return;
+	msg = sse_format(topic, payload, len, retain);
+	if (!msg)
+		return;
+	n = strlen(msg);
+	for (cl = h.clients; cl; cl = next) {
+		next = cl->next;
+		if (sse_append(cl, msg, n, true) == 0)
+			h.st.sse_messages++;
+	}
+	free(msg);
+}
+
+static void on_keepalive(void *ctx)
+{
+	static const char ka[] = ": keepalive\n\n";
+
+	for (struct sse_client *cl = h.clients; cl; cl = cl->next)
+		sse_append(cl, ka, sizeof(ka) - 1, true);
+}
+
+static void replay_json(struct sse_client *cl, const char *topic, const char *cmd, cJSON *result)
+{
+	cJSON *env = cJSON_CreateObject();
+	char *s, *msg;
+
+	cJSON_AddStringToObject(env, "command", cmd);
+	cJSON_AddItemToObject(env, "result", result ? result : cJSON_CreateNull());
+	s = cJSON_PrintUnformatted(env);
+	cJSON_Delete(env);
+	if (!s)
+		return;
+	msg = sse_format(topic, s, strlen(s), true);
+	free(s);
+	if (msg)
+		sse_append(cl, msg, strlen(msg), false);
+	free(msg);
+}
+
+static void replay_node(struct node *n, void *ctx)
+{
+	char topic[160];
+
+	replay_json(ctx, bus_node_topic(node_id(n), topic, sizeof(topic)), "nodeInfo",
+		    node_to_json(n));
+}
+
+/* What an MQTT subscriber has on connecting: every node's nodeInfo and the three lists. */
+static void sse_replay(struct sse_client *cl)
+{
+	nodes_foreach(replay_node, cl);
+	for (int l = 0; l < POLICY_NLISTS; l++)
+		replay_json(cl, bus_traffic_topic(), policy_list_name(l), policy_list_json(l));
+}
+
+static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct sse_client *cl = cls;
+	size_t n;
+
+	if (cl->dead)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	if (!cl->len) {
+		cl->suspended = true;
+		MHD_suspend_connection(cl->conn);
+		return 0;
+	}
+	n = cl->len < max ? cl->len : max;
+	memcpy(buf, cl->buf + cl->head, n);
+	cl->head += n;
+	cl->len -= n;
+	cl->replay_left -= cl->replay_left < n ? cl->replay_left : n;
+	if (!cl->len)
+		cl->head = 0;
+	return (ssize_t)n;
+}
+
+static void sse_free(void *cls)
+{
+	struct sse_client *cl = cls;
+
+	if (cl->prev)
+		cl->prev->next = cl->next;
+	else
+		h.clients = cl->next;
+	if (cl->next)
+		cl->next->prev = cl->prev;
+	free(cl->buf);
+	free(cl);
+	h.st.sse_clients--;
+}
+
+static enum MHD_Result serve_events(struct MHD_Connection *c)
+{
+	struct sse_client *cl = calloc(1, sizeof(*cl));
+	struct MHD_Response *resp;
+
+	if (!cl)
+		return MHD_NO;
+	cl->conn = c;
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, sse_read, cl,
+						 sse_free);
+	if (!resp) {
+		free(cl);
+		return MHD_NO;
+	}
+	cl->next = h.clients;
+	if (h.clients)
+		h.clients->prev = cl;
+	h.clients = cl;
+	h.st.sse_clients++;
+	h.st.sse_connects++;
+	sse_replay(cl);
+	MHD_add_response_header(resp, "Content-Type", "text/event-stream");
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	MHD_add_response_header(resp, "X-Accel-Buffering", "no");
+	return queue(c, 200, resp);
+}
+
+/* --- status and metrics --- */
+
+static const char *const stat_names[SPIN_STAT_MAX] = SPIN_STAT_NAMES;
+
+static cJSON *status_interfaces(void)
+{
+	cJSON *a = cJSON_CreateArray();
+	const struct kernel_iface_state *s;
+	int n = 0;
+
+	if (!h.o.kernel)
+		return a;
+	s = kernel_iface_state(&n);
+	for (int i = 0; i < n; i++) {
+		cJSON *o = cJSON_CreateObject();
+		int x = s[i].xdp_attached;
+
+		cJSON_AddStringToObject(o, "name", s[i].nif.name);
+		cJSON_AddNumberToObject(o, "ifindex", s[i].nif.ifindex);
+		cJSON_AddBoolToObject(o, "tc", s[i].tc_attached);
+		cJSON_AddStringToObject(o, "xdp",
+					x == SPIN_XDP_NATIVE	? "native"
+					: x == SPIN_XDP_GENERIC ? "generic"
+								: "off");
+		cJSON_AddItemToArray(a, o);
+	}
+	return a;
+}
+
+static cJSON *fill(uint64_t used, uint64_t max)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(o, "used", (double)used);
+	cJSON_AddNumberToObject(o, "max", (double)max);
+	return o;
+}
+
+static unsigned int flow_block_count(void)
+{
+	cJSON *a = policy_flow_blocks_json();
+	unsigned int n = (unsigned int)cJSON_GetArraySize(a);
+
+	cJSON_Delete(a);
+	return n;
+}
+
+static cJSON *status_json(void)
+{
+	cJSON *j = cJSON_CreateObject(), *maps, *k, *m, *web;
+	struct mqtt_stats ms;
+	struct nodes_stats ns;
+	struct rpc_stats rs;
+	__u64 stats[SPIN_STAT_MAX];
+
+	cJSON_AddStringToObject(j, "version", SPIN_VERSION);
+	cJSON_AddItemToObject(j, "interfaces", status_interfaces());
+	maps = cJSON_AddObjectToObject(j, "maps");
+	if (h.o.kernel)
+		cJSON_AddItemToObject(maps, "flows",
+				      fill(flows_get_stats()->flows, kernel_max_flows()));
+	for (int l = 0; l < POLICY_NLISTS; l++)
+		cJSON_AddItemToObject(maps, policy_list_name(l),
+				      fill(policy_list_count(l), POLICY_MAX_ADDRS));
+	cJSON_AddItemToObject(maps, "flow_blocks", fill(flow_block_count(), POLICY_MAX_PAIRS));
+	if (h.o.kernel && kernel_read_stats(stats) == 0) {
+		k = cJSON_AddObjectToObject(j, "kernel");
+		for (int i = 0; i < SPIN_STAT_MAX; i++)
+			cJSON_AddNumberToObject(k, stat_names[i], (double)stats[i]);
+		cJSON_AddNumberToObject(j, "ringbuf_drops", (double)stats[SPIN_STAT_RINGBUF_FULL]);
+	} else {
+		cJSON_AddNullToObject(j, "kernel");
+		cJSON_AddNullToObject(j, "ringbuf_drops");
+	}
+	mqtt_get_stats(&ms);
+	m = cJSON_AddObjectToObject(j, "mqtt");
+	cJSON_AddBoolToObject(m, "connected", ms.connected);
+	cJSON_AddNumberToObject(m, "published", (double)ms.published);
+	cJSON_AddNumberToObject(m, "dropped", (double)ms.dropped);
+	cJSON_AddNumberToObject(m, "reconnects", (double)ms.reconnects);
+	nodes_get_stats(&ns);
+	cJSON_AddNumberToObject(j, "nodes", (double)ns.nodes);
+	rpc_get_stats(&rs);
+	web = cJSON_AddObjectToObject(j, "web");
+	cJSON_AddNumberToObject(web, "requests", (double)h.st.requests);
+	cJSON_AddNumberToObject(web, "rpc_requests", (double)rs.requests);
+	cJSON_AddNumberToObject(web, "rpc_errors", (double)rs.errors);
+	cJSON_AddNumberToObject(web, "rejected", (double)h.st.rejected_4xx);
+	cJSON_AddNumberToObject(web, "event_clients", (double)h.st.sse_clients);
+	cJSON_AddNumberToObject(web, "event_slow_drops", (double)h.st.sse_slow_drops);
+	cJSON_AddBoolToObject(web, "tls", h.tls);
+	cJSON_AddBoolToObject(web, "auth", h.auth);
+	return j;
+}
+
+/* A growing text buffer for the metrics page. */
+struct text {
+	char *s;
+	size_t len, cap;
+	bool oom;
+};
+
+static void tprintf(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void tprintf(struct text *t, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (t->oom)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(t->s + t->len, t->cap - t->len, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			t->oom = true;
+			return;
+		}
+		if ((size_t)n < t->cap - t->len) {
+			t->len += (size_t)n;
+			return;
+		}
+		char *b = realloc(t->s, t->cap * 2 + (size_t)n);
+
+		if (!b) {
+			t->oom = true;
+			return;
+		}
+		t->s = b;
+		t->cap = t->cap * 2 + (size_t)n;
+	}
+}
+
+static void metric(struct text *t, const char *name, const char *type, const char *help, double v)
+{
+	tprintf(t, "# HELP %s %s\n# TYPE %s %s\n%s %.0f\n", name, help, name, type, name, v);
+}
+
+/* Prometheus label values escape backslash, quote and newline. */
+static void label_escape(const char *in, char *out, size_t outlen)
+{
+	size_t o = 0;
+
+	for (; *in && o + 3 < outlen; in++) {
+		if (*in == '\\' || *in == '"') {
+			out[o++] = '\\';
+			out[o++] = *in;
+		} else if (*in == '\n') {
+			out[o++] = '\\';
+			out[o++] = 'n';
+		} else {
+			out[o++] = *in;
+		}
+	}
+	out[o] = '\0';
+}
+
+static void device_metric(struct node *n, void *ctx)
+{
+	struct text *t = ctx;
+	const uint8_t *m = node_mac(n);
+	char name[NODE_NAME_MAX * 2 + 1] = "";
+	uint64_t bytes = 0, packets = 0;
+	cJSON *rows, *r;
+
+	if (!m)
+		return;
+	if (node_name(n))
+		label_escape(node_name(n), name, sizeof(name));
+	rows = traffic_device_flows(node_id(n));
+	cJSON_ArrayForEach(r, rows)
+	{
+		bytes += (uint64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(r, "bytes"));
+		packets += (uint64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(r, "packets"));
+	}
+	cJSON_Delete(rows);
+#define DEV_LABELS "{mac=\"%02x:%02x:%02x:%02x:%02x:%02x\",name=\"%s\"}"
+#define DEV_ARGS   m[0], m[1], m[2], m[3], m[4], m[5], name
+	tprintf(t, "spin_device_info" DEV_LABELS " %u\n", DEV_ARGS, node_id(n));
+	tprintf(t, "spin_device_last_seen_seconds" DEV_LABELS " %lld\n", DEV_ARGS,
+		(long long)node_lastseen(n));
+	tprintf(t, "spin_device_flow_bytes" DEV_LABELS " %llu\n", DEV_ARGS,
+		(unsigned long long)bytes);
+	tprintf(t, "spin_device_flow_packets" DEV_LABELS " %llu\n", DEV_ARGS,
+		(unsigned long long)packets);
+	tprintf(t, "spin_device_blocked" DEV_LABELS " %d\n", DEV_ARGS,
+		policy_node_on(POLICY_BLOCK, n));
+#undef DEV_LABELS
+#undef DEV_ARGS
+}
+
+static char *metrics_text(void)
+{
+	struct text t = {.s = malloc(8192), .cap = 8192};
+	struct mqtt_stats ms;
+	struct nodes_stats ns;
+	struct rpc_stats rs;
+	__u64 stats[SPIN_STAT_MAX];
+
+	if (!t.s)
+		return NULL;
+	t.s[0] = '\0';
+	tprintf(&t, "# HELP spin_build_info SPIN's version.\n# TYPE spin_build_info gauge\n"
+		    "spin_build_info{version=\"" SPIN_VERSION "\"} 1\n");
+	if (h.o.kernel && kernel_read_stats(stats) == 0) {
+		tprintf(&t, "# HELP spin_kernel_events_total Counters of the BPF programs.\n"
+			    "# TYPE spin_kernel_events_total counter\n");
+		for (int i = 0; i < SPIN_STAT_MAX; i++)
+			tprintf(&t, "spin_kernel_events_total{counter=\"%s\"} %llu\n",
+				stat_names[i], (unsigned long long)stats[i]);
+		metric(&t, "spin_flows", "gauge", "Flows in the kernel table.",
+		       (double)flows_get_stats()->flows);
+		metric(&t, "spin_flows_max", "gauge", "Capacity of the kernel flow table.",
+		       kernel_max_flows());
+	}
+	tprintf(&t, "# HELP spin_policy_entries Addresses on each list.\n"
+		    "# TYPE spin_policy_entries gauge\n");
+	for (int l = 0; l < POLICY_NLISTS; l++)
+		tprintf(&t, "spin_policy_entries{list=\"%s\"} %u\n", policy_list_name(l),
+			policy_list_count(l));
+	metric(&t, "spin_flow_blocks", "gauge", "Flow blocks between two nodes.",
+	       flow_block_count());
+	nodes_get_stats(&ns);
+	metric(&t, "spin_nodes", "gauge", "Nodes in the node cache.", (double)ns.nodes);
+	mqtt_get_stats(&ms);
+	metric(&t, "spin_mqtt_connected", "gauge", "1 while connected to the broker.",
+	       ms.connected);
+	metric(&t, "spin_mqtt_published_total", "counter", "MQTT messages published.",
+	       (double)ms.published);
+	metric(&t, "spin_mqtt_dropped_total", "counter", "MQTT messages dropped.",
+	       (double)ms.dropped);
+	rpc_get_stats(&rs);
+	metric(&t, "spin_rpc_requests_total", "counter", "JSON-RPC requests.", (double)rs.requests);
+	metric(&t, "spin_rpc_errors_total", "counter", "JSON-RPC error answers.",
+	       (double)rs.errors);
+	metric(&t, "spin_http_requests_total", "counter", "HTTP requests.", (double)h.st.requests);
+	tprintf(&t,
+		"# HELP spin_http_rejected_total HTTP requests refused, by reason.\n"
+		"# TYPE spin_http_rejected_total counter\n"
+		"spin_http_rejected_total{reason=\"auth\"} %llu\n"
+		"spin_http_rejected_total{reason=\"csrf\"} %llu\n"
+		"spin_http_rejected_total{reason=\"rate\"} %llu\n"
+		"spin_http_rejected_total{reason=\"too_large\"} %llu\n",
+		(unsigned long long)h.st.auth_failures, (unsigned long long)h.st.csrf_rejected,
+		(unsigned long long)h.st.rate_limited, (unsigned long long)h.st.too_large);
+	metric(&t, "spin_event_clients", "gauge", "Event-stream clients connected.",
+	       (double)h.st.sse_clients);
+	metric(&t, "spin_event_slow_disconnects_total", "counter",
+	       "Event-stream clients disconnected for not keeping up.",
+	       (double)h.st.sse_slow_drops);
+	tprintf(&t, "# HELP spin_device_info A local device (value: its node id).\n"
+		    "# TYPE spin_device_info gauge\n");
+	nodes_foreach(device_metric, &t);
+	if (t.oom) {
+		free(t.s);
+		return NULL;
+	}
+	return t.s;
+}
+
+/* --- static files --- */
+
+static const char *content_type(const char *path)
+{
+	static const struct {
+		const char *ext, *type;
+	} types[] = {
+		{".html", "text/html; charset=utf-8"},
+		{".htm", "text/html; charset=utf-8"},
+		{".css", "text/css; charset=utf-8"},
+		{".js", "text/javascript; charset=utf-8"},
+		{".mjs", "text/javascript; charset=utf-8"},
+		{".json", "application/json"},
+		{".map", "application/json"},
+		{".webmanifest", "application/manifest+json"},
+		{".svg", "image/svg+xml"},
+		{".png", "image/png"},
+		{".jpg", "image/jpeg"},
+		{".jpeg", "image/jpeg"},
+		{".gif", "image/gif"},
+		{".ico", "image/x-icon"},
+		{".webp", "image/webp"},
+		{".woff", "font/woff"},
+		{".woff2", "font/woff2"},
+		{".ttf", "font/ttf"},
+		{".txt", "text/plain; charset=utf-8"},
+		{".wasm", "application/wasm"},
+	};
+	const char *dot = strrchr(path, '.');
+
+	if (dot && !strchr(dot, '/'))
+		for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+			if (strcasecmp(dot, types[i].ext) == 0)
+				return types[i].type;
+	return "application/octet-stream";
+}
+
+/* The decoded path has no "..", hidden or empty tricks; control bytes are refused. */
+static bool path_clean(const char *url)
+{
+	const char *seg = url;
+
+	if (url[0] != '/')
+		return false;
+	for (const char *p = url; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '\\')
+			return false;
+	while ((seg = strchr(seg, '/'))) {
+		seg++;
+		if (seg[0] == '.' && (seg[1] == '.' || seg[1] == '/' || seg[1] == '\0'))
+			return false;
+	}
+	return true;
+}
+
+static enum MHD_Result serve_static(struct MHD_Connection *c, const char *url)
+{
+	char path[PATH_MAX * 2], real[PATH_MAX];
+	struct MHD_Response *resp;
+	struct stat st;
+	const char *base;
+	int fd;
+
+	if (!path_clean(url))
+		return reply_error(c, 400, "Bad request: invalid path");
+	if (!h.root_len)
+		return reply_error(c, 404, "Not found");
+	/* A dot-file (.git, .htpasswd) is never part of the app. */
+	base = strrchr(url, '/');
+	if (base && base[1] == '.')
+		return reply_error(c, 404, "Not found");
+	snprintf(path, sizeof(path), "%s%s%s", h.root, url,
+		 url[strlen(url) - 1] == '/' ? "index.html" : "");
+	if (!realpath(path, real) || strncmp(real, h.root, h.root_len) != 0 ||
+	    (real[h.root_len] != '/' && real[h.root_len] != '\0'))
+		return reply_error(c, 404, "Not found");
+	fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return reply_error(c, 404, "Not found");
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return reply_error(c, 404, "Not found");
+	}
+	resp = MHD_create_response_from_fd((uint64_t)st.st_size, fd);
+	if (!resp) {
+		close(fd);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type", content_type(real));
+	MHD_add_response_header(resp, "Cache-Control", "no-cache");
+	return queue(c, 200, resp);
+}
+
+/* The raw target, before MHD decodes it: encoded NUL, slash, backslash or dot are tricks. */
+static bool raw_ok(const struct req *r)
+{
+	static const char *const bad[] = {"%00", "%2f", "%5c", "%2e"};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *q = strchr(r->raw, '?');
+		const char *hit = strcasestr(r->raw, bad[i]);
+
+		if (hit && (!q || hit < q))
+			return false;
+	}
+	return true;
+}
+
+/* --- routing --- */
+
+static bool is_get(const char *method)
+{
+	return strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
+	       strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+}
+
+static enum MHD_Result start_rpc(struct MHD_Connection *c, struct req *r, const char *method)
+{
+	const char *cl, *why;
+
+	if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
+		return reply_405(c, "POST");
+	if (!auth_ok(c))
+		return reply_401(c);
+	why = csrf_refusal(c);
+	if (why) {
+		h.st.csrf_rejected++;
+		return reply_error(c, 403, why);
+	}
+	cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+	if (cl && strtoull(cl, NULL, 10) > h.lim.max_body) {
+		h.st.too_large++;
+		return reply_error(c, 413, "Payload too large");
+	}
+	r->route = R_RPC;
+	h.st.rpc_requests++;
+	return MHD_YES;
+}
+
+static enum MHD_Result route(struct MHD_Connection *c, struct req *r, const char *url,
+			     const char *method)
+{
+	if (r->raw_too_long)
+		return reply_error(c, 414, "URI too long");
+	if (!raw_ok(r))
+		return reply_error(c, 400,
+				   "Bad request: encoded '.', '/', '\\' or NUL in the path");
+	if (strcmp(url, HTTPD_API_PREFIX "jsonrpc") == 0)
+		return start_rpc(c, r, method);
+	if (strcmp(url, HTTPD_API_PREFIX "events") == 0 ||
+	    strcmp(url, HTTPD_API_PREFIX "status") == 0 || strcmp(url, "/metrics") == 0) {
+		if (!is_get(method))
+			return reply_405(c, "GET");
+		if (!auth_ok(c))
+			return reply_401(c);
+		if (url[1] == 'm')
+			return reply_text(c, 200, "text/plain; version=0.0.4; charset=utf-8",
+					  metrics_text());
+		if (strcmp(url, HTTPD_API_PREFIX "status") == 0)
+			return reply_json(c, 200, status_json());
+		return serve_events(c);
+	}
+	if (strncmp(url, HTTPD_API_PREFIX, strlen(HTTPD_API_PREFIX)) == 0) {
+		if (!auth_ok(c))
+			return reply_401(c);
+		return reply_error(c, 404, "No such API endpoint");
+	}
+	if (!is_get(method))
+		return reply_405(c, "GET, HEAD");
+	return serve_static(c, url);
+}
+
+static enum MHD_Result body_chunk(struct req *r, const char *data, size_t n)
+{
+	if (r->too_large || r->len + n > h.lim.max_body) {
+		r->too_large = true;
+		return MHD_YES; /* keep reading to answer 413, store nothing */
+	}
+	if (r->len + n + 1 > r->cap) {
+		size_t cap = r->cap ? r->cap : 1024;
+		char *b;
+
+		while (cap < r->len + n + 1)
+			cap *= 2;
+		b = realloc(r->body, cap);
+		if (!b)
+			return MHD_NO;
+		r->body = b;
+		r->cap = cap;
+	}
+	memcpy(r->body + r->len, data, n);
+	r->len += n;
+	return MHD_YES;
+}
+
+static enum MHD_Result finish_rpc(struct MHD_Connection *c, struct req *r)
+{
+	char *out;
+
+	if (r->too_large) {
+		h.st.too_large++;
+		return reply_error(c, 413, "Payload too large");
+	}
+	out = rpc_handle(r->body ? r->body : "", r->len);
+	return reply_text(c, 200, "application/json", out);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version, const char *upload,
+				  size_t *upload_size, void **con_cls)
+{
+	struct req *r = *con_cls;
+
+	if (!r)
+		return MHD_NO;
+	if (!r->started) {
+		r->started = true;
+		h.st.requests++;
+		if (!rate_ok(c)) {
+			h.st.rate_limited++;
+			return reply_error(c, 429, "Too many requests");
+		}
+		return route(c, r, url, method);
+	}
+	if (r->route != R_RPC)
+		return MHD_NO;
+	if (*upload_size) {
+		enum MHD_Result ret = body_chunk(r, upload, *upload_size);
+
+		*upload_size = 0;
+		return ret;
+	}
+	return finish_rpc(c, r);
+}
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	struct req *r = calloc(1, sizeof(*r));
+	size_t n = strlen(uri);
+
+	if (!r)
+		return NULL;
+	if (n > URI_MAX)
+		r->raw_too_long = true;
+	else
+		memcpy(r->raw, uri, n + 1);
+	return r;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct req *r = *con_cls;
+
+	if (!r)
+		return;
+	free(r->body);
+	free(r);
+	*con_cls = NULL;
+}
+
+/* --- start and stop --- */
+
+static char *read_pem(const char *key, const char *path)
+{
+	FILE *f = fopen(path, "re");
+	char *buf;
+	size_t n;
+
+	if (!f) {
+		pr_err("%s: cannot open %s: %s", key, path, strerror(errno));
+		return NULL;
+	}
+	buf = calloc(1, FILE_MAX + 1);
+	n = buf ? fread(buf, 1, FILE_MAX + 1, f) : 0;
+	fclose(f);
+	if (!buf || n == 0 || n > FILE_MAX || !strstr(buf, "-----BEGIN ")) {
+		pr_err("%s: %s is not a PEM file of at most %d bytes", key, path, FILE_MAX);
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+static void pick_root(const char *web_root)
+{
+	struct stat st;
+	const char *dir = web_root;
+
+	if (!dir[0] || stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		/* Run from a build tree: the UI that make built. */
+		if (stat("build/web", &st) == 0 && S_ISDIR(st.st_mode)) {
+			pr_info("web_root %s does not exist: serving ./build/web instead",
+				dir[0] ? dir : "(empty)");
+			dir = "build/web";
+		} else {
+			pr_warn("web_root %s does not exist (nor ./build/web): no static files",
+				dir[0] ? dir : "(empty)");
+			return;
+		}
+	}
+	if (!realpath(dir, h.root)) {
+		pr_warn("web_root %s: %s", dir, strerror(errno));
+		return;
+	}
+	h.root_len = strlen(h.root);
+	if (h.root_len == 1) /* "/" as the root: the prefix check needs no trailing slash */
+		h.root_len = 0, h.root[0] = '\0', pr_warn("web_root is '/': refusing to serve it");
+}
+
+static void set_limits(const struct httpd_limits *in)
+{
+	h.lim = *in;
+#define DEF(f, v) h.lim.f = h.lim.f ? h.lim.f : (v)
+	DEF(max_body, HTTPD_DEF_MAX_BODY);
+	DEF(header_mem, HTTPD_DEF_HEADER_MEM);
+	DEF(per_ip_conns, HTTPD_DEF_PER_IP_CONNS);
+	DEF(timeout_s, HTTPD_DEF_TIMEOUT_S);
+	DEF(rate_per_s, HTTPD_DEF_RATE_PER_S);
+	DEF(rate_burst, HTTPD_DEF_RATE_BURST);
+	DEF(sse_queue, HTTPD_DEF_SSE_QUEUE);
+	DEF(sse_keepalive_ms, HTTPD_DEF_SSE_KEEPALIVE_MS);
+#undef DEF
+	if (h.lim.max_body > RPC_MAX_BODY)
+		h.lim.max_body = RPC_MAX_BODY;
+}
+
+static int parse_listen(const char *text, struct sockaddr_storage *ss, uint16_t port)
+{
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+	char a[INET6_ADDRSTRLEN + 2];
+	size_t n = strlen(text);
+
+	memset(ss, 0, sizeof(*ss));
+	/* "[::1]" and "::1" both mean an IPv6 literal. */
+	if (n >= 2 && text[0] == '[' && text[n - 1] == ']')
+		snprintf(a, sizeof(a), "%.*s", (int)(n - 2), text + 1);
+	else
+		snprintf(a, sizeof(a), "%s", text);
+	if (n > INET6_ADDRSTRLEN + 1)
+		return -EINVAL;
+	if (inet_pton(AF_INET, a, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, a, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[256];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	/* Mostly clients going away or speaking garbage: not the operator's concern. */
+	pr_debug("libmicrohttpd: %s", msg);
+}
+
+static bool is_loopback(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
+	return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+}
+
+static int start_one(const char *addr_text, uint16_t port)
+{
+	const struct spin_config *cfg = h.o.cfg;
+	struct sockaddr_storage ss;
+	unsigned int flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	const union MHD_DaemonInfo *di;
+	struct daemon_slot *s = &h.ds[h.n];
+	struct MHD_OptionItem tls[3] = {{MHD_OPTION_END, 0, NULL}};
+
+	if (parse_listen(addr_text, &ss, port)) {
+		pr_err("spinweb_interfaces: '%s' is not an IPv4 or IPv6 address", addr_text);
+		return -EINVAL;
+	}
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	if (!is_loopback(&ss))
+		h.public = true;
+	if (h.tls) {
+		flags |= MHD_USE_TLS;
+		tls[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, h.cert};
+		tls[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, h.key};
+	}
+	s->d = MHD_start_daemon(
+		flags, port, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, &ss,
+		MHD_OPTION_CONNECTION_LIMIT,
+		(unsigned int)(cfg->http_max_connections ? cfg->http_max_connections : 64),
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, h.lim.per_ip_conns,
+		MHD_OPTION_CONNECTION_TIMEOUT, h.lim.timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+		(size_t)h.lim.header_mem, MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_EXTERNAL_LOGGER,
+		mhd_log, NULL, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
+	if (!s->d) {
+		pr_err("web API: cannot listen on %s port %u (spinweb_interfaces, spinweb_port)%s",
+		       addr_text, port, h.tls ? " with TLS (check the certificate and key)" : "");
+		return -EADDRNOTAVAIL;
+	}
+	di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_EPOLL_FD);
+	s->w = di ? loop_watch_fd(di->epoll_fd, EPOLLIN, on_mhd_fd, s->d) : NULL;
+	if (!s->w) {
+		MHD_stop_daemon(s->d);
+		s->d = NULL;
+		return -errno ? -errno : -EIO;
+	}
+	di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+	h.st.port = di ? di->port : port;
+	h.n++;
+	pr_info("web API on %s%s%s:%u%s%s", ss.ss_family == AF_INET6 ? "[" : "", addr_text,
+		ss.ss_family == AF_INET6 ? "]" : "", h.st.port, h.tls ? " (TLS)" : "",
+		h.auth ? " (Basic auth)" : "");
+	return 0;
+}
+
+static int start_security(const struct spin_config *cfg)
+{
+	int err;
+
+	if (!!cfg->spinweb_tls_certificate_file[0] != !!cfg->spinweb_tls_key_file[0]) {
+		pr_err("spinweb_tls_certificate_file and spinweb_tls_key_file must be set "
+		       "together");
+		return -EINVAL;
+	}
+	if (cfg->spinweb_tls_certificate_file[0]) {
+		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+			pr_err("spinweb_tls_*: this libmicrohttpd has no TLS support");
+			return -ENOTSUP;
+		}
+		h.cert =
+			read_pem("spinweb_tls_certificate_file", cfg->spinweb_tls_certificate_file);
+		h.key = read_pem("spinweb_tls_key_file", cfg->spinweb_tls_key_file);
+		if (!h.cert || !h.key)
+			return -EINVAL;
+		h.tls = true;
+	}
+	if (cfg->spinweb_password_file[0]) {
+		err = load_passwords(cfg->spinweb_password_file);
+		if (err)
+			return err;
+		h.auth = true;
+	}
+	return 0;
+}
+
+static int start_listeners(const struct spin_config *cfg)
+{
+	char list[CONFIG_LIST_MAX], *save = NULL, *tok;
+	uint16_t port = (uint16_t)cfg->spinweb_port;
+	int err = 0;
+
+	snprintf(list, sizeof(list), "%s",
+		 cfg->spinweb_interfaces[0] ? cfg->spinweb_interfaces : "127.0.0.1");
+	for (tok = strtok_r(list, ", ", &save); tok && !err; tok = strtok_r(NULL, ", ", &save)) {
+		if (h.n >= CONFIG_MAX_WEB_IFS) {
+			pr_err("spinweb_interfaces: more than %d addresses", CONFIG_MAX_WEB_IFS);
+			return -E2BIG;
+		}
+		err = start_one(tok, port);
+		/* Port 0 (tests): every address shares the port the first one got. */
+		port = h.st.port;
+	}
+	return err;
+}
+
+int httpd_start(const struct httpd_opts *opts)
+{
+	int err;
+
+	memset(&h, 0, sizeof(h));
+	h.o = *opts;
+	set_limits(&opts->limits);
+	h.run_timer = loop_timer_once(1000, on_run_timer, NULL);
+	h.keepalive = loop_timer_add(h.lim.sse_keepalive_ms, on_keepalive, NULL);
+	if (!h.run_timer || !h.keepalive) {
+		err = -errno;
+		goto fail;
+	}
+	pick_root(opts->cfg->web_root);
+	err = start_security(opts->cfg);
+	if (!err)
+		err = bus_add_listener(on_bus, NULL);
+	if (!err) {
+		h.listening = true;
+		err = start_listeners(opts->cfg);
+	}
+	if (err)
+		goto fail;
+	if (h.public && !h.auth)
+		pr_warn("web API listens on %s without spinweb_password_file: anyone who reaches "
+			"it "
+			"controls SPIN (see docs/security.md)",
+			opts->cfg->spinweb_interfaces);
+	if (h.public && !h.tls)
+		pr_warn("web API listens on %s without TLS: passwords cross the network in clear",
+			opts->cfg->spinweb_interfaces);
+	rearm();
+	return 0;
+fail:
+	httpd_stop();
+	return err;
+}
+
+void httpd_stop(void)
+{
+	for (struct sse_client *cl = h.clients; cl; cl = cl->next)
+		sse_kill(cl);
+	/* Resumed connections must be processed (and closed) before MHD_stop_daemon. */
+	for (int i = 0; i < h.n; i++)
+		MHD_run(h.ds[i].d);
+	for (int i = 0; i < h.n; i++) {
+		loop_unwatch(h.ds[i].w);
+		MHD_stop_daemon(h.ds[i].d);
+	}
+	h.n = 0;
+	if (h.listening)
+		bus_remove_listener(on_bus, NULL);
+	h.listening = false;
+	loop_timer_del(h.run_timer);
+	loop_timer_del(h.keepalive);
+	h.run_timer = h.keepalive = NULL;
+	free(h.cert);
+	free(h.key);
+	h.cert = h.key = NULL;
+	explicit_bzero(h.users, sizeof(h.users));
+	h.n_users = 0;
+}
+
+void httpd_get_stats(struct httpd_stats *st)
+{
+	*st = h.st;
+}
