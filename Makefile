@@ -44,7 +44,8 @@ PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lcrypt
 
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE \
-	  -I$(OUT)/include -Iinclude -Iuser $(PKG_CFLAGS) $(SAN_FLAGS) $(EXTRA_CFLAGS)
+	  -I$(OUT)/include -Iinclude -Iuser $(PKG_CFLAGS) $(SAN_FLAGS) $(EXTRA_CFLAGS) \
+	  -DCONFIG_DEFAULT_WEB_ROOT='"$(SHAREDIR)/web"'
 LDFLAGS += $(SAN_FLAGS)
 LDLIBS += $(PKG_LIBS) -lelf -lz -lm
 
@@ -74,11 +75,11 @@ TESTLIB_OBJS := $(patsubst tests/lib/%.c,$(OUT)/tests/lib/%.o,$(TESTLIB_SRCS))
 
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null | grep -v '^vmlinux/')
 
-.PHONY: all deps test demo bench fuzz soak install uninstall clean format format-check vmlinux
+.PHONY: all deps test demo bench fuzz soak install uninstall clean format format-check vmlinux deb
 .DELETE_ON_ERROR:
 .SECONDARY:
 
-all: $(BPF_OBJS) $(SKELS) $(OUT)/spind $(TOOLS) $(UNIT_BINS) $(BPFTEST_BINS) $(BENCH_BINS)
+all: $(BPF_OBJS) $(SKELS) $(OUT)/spind $(TOOLS) $(UNIT_BINS) $(BPFTEST_BINS) $(BENCH_BINS) $(OUT)/web/index.html
 
 $(OUT)/bpf $(OUT)/include $(OUT)/user $(OUT)/tests $(OUT)/tests/lib $(OUT)/bench:
 	$(Q)mkdir -p $@
@@ -163,16 +164,49 @@ install: all
 	$(Q)install -m 0755 $(OUT)/spind $(DESTDIR)$(BINDIR)/spind
 	$(Q)for t in $(TOOLS); do install -m 0755 $$t $(DESTDIR)$(BINDIR)/; done
 	$(Q)install -m 0755 tools/spin-lab $(DESTDIR)$(BINDIR)/spin-lab
-	$(Q)install -m 0644 $(BPF_OBJS) $(DESTDIR)$(LIBDIR)/
-	$(Q)cp -r web/. $(DESTDIR)$(SHAREDIR)/web/
+	$(Q)install -m 0644 $(OUT)/bpf/spin.bpf.o $(DESTDIR)$(LIBDIR)/
+	$(Q)cp -r $(OUT)/web/. $(DESTDIR)$(SHAREDIR)/web/
+	$(Q)install -d $(DESTDIR)$(PREFIX)/share/man/man1
+	$(Q)install -m 0644 docs/spinctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/spinctl.1
 	$(Q)test -e $(DESTDIR)$(SYSCONFDIR)/spin/spind.conf || \
 		install -m 0644 docs/spind.conf.example $(DESTDIR)$(SYSCONFDIR)/spin/spind.conf
 
 uninstall:
 	$(Q)rm -f $(DESTDIR)$(BINDIR)/spind $(DESTDIR)$(BINDIR)/spin-lab \
 		$(patsubst $(OUT)/%,$(DESTDIR)$(BINDIR)/%,$(TOOLS))
-	$(Q)rm -rf $(DESTDIR)$(LIBDIR) $(DESTDIR)$(SHAREDIR)
+	$(Q)rm -rf $(DESTDIR)$(LIBDIR) $(DESTDIR)$(SHAREDIR) $(DESTDIR)$(PREFIX)/share/man/man1/spinctl.1
+
+# --- Debian package ----------------------------------------------------------------------------
+# A copy of the tree with tools/debian as debian/, built by dpkg-buildpackage in build/deb/src
+# (log: build/deb/build.log); the .deb files land in build/.
+DEB_STAGE := build/deb
+DEB_TREE := Makefile bpf user include web tools vmlinux tests docs README.md .clang-format
+
+deb:
+	$(call msg,DEB,$(DEB_STAGE)/src)
+	$(Q)rm -rf $(DEB_STAGE) && mkdir -p $(DEB_STAGE)/src
+	$(Q)tar -cf - $(DEB_TREE) | tar -xf - -C $(DEB_STAGE)/src
+	$(Q)cp -a tools/debian $(DEB_STAGE)/src/debian
+	$(Q)cd $(DEB_STAGE)/src && dpkg-buildpackage -us -uc -b >../build.log 2>&1 || \
+		{ tail -25 ../build.log; echo "make deb: dpkg-buildpackage failed (log: $(DEB_STAGE)/build.log)" >&2; exit 1; }
+	$(Q)for f in $(DEB_STAGE)/*.deb; do mv "$$f" build/ && echo "  DEB      build/$${f##*/}"; done
 
 clean:
 	$(call msg,CLEAN,build build-san)
 	$(Q)rm -rf build build-san
+
+# --- web UI ------------------------------------------------------------------------------------
+# The browser app (web/src, ES modules) bundled by esbuild into $(OUT)/web, the folder spind
+# serves as web_root. npm ci (re)installs web/node_modules from the lockfile when it is missing
+# or older than package.json / package-lock.json; nothing is fetched at run time (no CDN).
+WEB_SRCS := web/build.mjs web/index.html $(wildcard web/src/*.js web/src/*.css web/assets/*)
+WEB_STAMP := web/node_modules/.package-lock.json
+
+$(WEB_STAMP): web/package.json web/package-lock.json
+	$(call msg,NPM,web/node_modules)
+	$(Q)cd web && npm ci --no-audit --no-fund --loglevel=error
+	$(Q)touch $@
+
+$(OUT)/web/index.html: $(WEB_SRCS) $(WEB_STAMP)
+	$(call msg,ESBUILD,$(OUT)/web)
+	$(Q)node web/build.mjs $(OUT)/web

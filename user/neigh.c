@@ -63,7 +63,7 @@ static int msg_cb(const struct nlmsghdr *nlh, void *data)
 	}
 	mac = mnl_attr_get_payload(a.lladdr);
 	if (!(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]) || (mac[0] & 1) ||
-	    !nb.ops.wanted(&ip, nb.ops.ctx)) {
+	    !nb.ops.wanted(&ip, nd->ndm_ifindex, nb.ops.ctx)) {
 		nb.st.ignored++;
 		return MNL_CB_OK;
 	}

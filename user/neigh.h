@@ -12,8 +12,8 @@
 #include "spin_common.h"
 
 struct neigh_ops {
-	/* Should an address's neighbour entry count (a LAN address)? */
-	bool (*wanted)(const struct spin_addr *ip, void *ctx);
+	/* Should a neighbour entry count (a LAN address on a LAN-side interface)? */
+	bool (*wanted)(const struct spin_addr *ip, int ifindex, void *ctx);
 	void (*learned)(const struct spin_addr *ip, const uint8_t mac[6], void *ctx);
 	void *ctx;
 };

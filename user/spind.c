@@ -202,9 +202,15 @@ static void on_dns_answer(const struct spin_addr *client, const char *name,
 
 /* --- devices --- */
 
-static bool neigh_wanted(const struct spin_addr *ip, void *ctx)
+/* Only neighbours on the LAN side: the WAN link's link-local peers are not devices. */
+static bool neigh_wanted(const struct spin_addr *ip, int ifindex, void *ctx)
 {
-	return lan_contains(ip) && !lan_is_own(ip);
+	bool lan_side = false;
+
+	for (int i = 0; i < app.ifs.n; i++)
+		lan_side |= app.ifs.ifs[i].ifindex == ifindex ||
+			    app.ifs.ifs[i].master_ifindex == ifindex;
+	return lan_side && lan_contains(ip) && !lan_is_own(ip);
 }
 
 static void on_mac_learned(const struct spin_addr *ip, const uint8_t mac[6], void *ctx)
