@@ -168,13 +168,16 @@ install: all
 	$(Q)cp -r $(OUT)/web/. $(DESTDIR)$(SHAREDIR)/web/
 	$(Q)install -d $(DESTDIR)$(PREFIX)/share/man/man1
 	$(Q)install -m 0644 docs/spinctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/spinctl.1
+	$(Q)install -d $(DESTDIR)$(PREFIX)/share/man/man8
+	$(Q)install -m 0644 docs/spind.8 $(DESTDIR)$(PREFIX)/share/man/man8/spind.8
 	$(Q)test -e $(DESTDIR)$(SYSCONFDIR)/spin/spind.conf || \
 		install -m 0644 docs/spind.conf.example $(DESTDIR)$(SYSCONFDIR)/spin/spind.conf
 
 uninstall:
 	$(Q)rm -f $(DESTDIR)$(BINDIR)/spind $(DESTDIR)$(BINDIR)/spin-lab \
 		$(patsubst $(OUT)/%,$(DESTDIR)$(BINDIR)/%,$(TOOLS))
-	$(Q)rm -rf $(DESTDIR)$(LIBDIR) $(DESTDIR)$(SHAREDIR) $(DESTDIR)$(PREFIX)/share/man/man1/spinctl.1
+	$(Q)rm -rf $(DESTDIR)$(LIBDIR) $(DESTDIR)$(SHAREDIR) $(DESTDIR)$(PREFIX)/share/man/man1/spinctl.1 \
+		$(DESTDIR)$(PREFIX)/share/man/man8/spind.8
 
 # --- Debian package ----------------------------------------------------------------------------
 # A copy of the tree with tools/debian as debian/, built by dpkg-buildpackage in build/deb/src

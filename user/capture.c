@@ -165,7 +165,7 @@ static void expire(time_t now)
 
 	while (cap.lru_head && !cap.lru_head->dirty) {
 		struct cflow *f = cap.lru_head;
-		bool idle_out = (time_t)f->last_seen + idle <= now;
+		bool idle_out = (time_t)f->last_seen + (time_t)idle <= now;
 		bool room_out = cap.n_flows > full && (time_t)f->last_seen < now - 1;
 
 		if (!idle_out && !room_out)

@@ -50,7 +50,7 @@ static int ensure_bpffs(const char *pin_dir)
 	slash = strrchr(parent, '/');
 	if (slash && slash != parent)
 		*slash = '\0';
-	if (statfs(parent, &st) == 0 && st.f_type == BPF_FS_MAGIC)
+	if (statfs(parent, &st) == 0 && (unsigned long)st.f_type == (unsigned long)BPF_FS_MAGIC)
 		goto mk;
 	/* Not a bpffs (e.g. a fresh mount namespace): mount one so pins can exist at all. */
 	if (mount("bpf", parent, "bpf", 0, "mode=0700") < 0) {

@@ -202,5 +202,7 @@ int main(int argc, char **argv)
 	spind_set_passive(cl.read_file, cl.passive, cl.fast);
 	err = cl.detach ? spind_detach(&cfg) : spind_run(&cfg);
 	log_close();
-	return err ? 1 : 0;
+	/* 2: the configuration is wrong (a service manager should not retry); 1: anything else,
+	 * e.g. an interface that is not there yet. */
+	return err == -EINVAL ? 2 : err ? 1 : 0;
 }
