@@ -38,6 +38,8 @@ SPIND_PID=""
 SPIND_LOG=""
 MQTT_CAPTURE_PID=""
 PCAP_PID=""
+# Each test pins under a directory of its own (unless it passes -o pin_dir=...), removed at exit.
+E2E_PIN=/sys/fs/bpf/spin-e2e-$E2E_NAME
 SPIND_START_TIMEOUT=${SPIND_START_TIMEOUT:-20}
 SPIND_STOP_TIMEOUT=${SPIND_STOP_TIMEOUT:-10}
 # A log line that means spind is fully up, as an alternative to seeing serverRestart.
@@ -147,6 +149,7 @@ e2e_cleanup() {
 	MQTT_CAPTURE_PID=""
 	PCAP_PID=""
 	[ "$E2E_LAB" = 1 ] && lab_down
+	rm -rf "$E2E_PIN"
 	if [ "$E2E_FAILED" -eq 0 ]; then
 		rm -rf "$E2E_TMP"
 	else
@@ -253,6 +256,7 @@ spind_start() { # ARGS...: spind in the gw namespace; 0 once it is ready
 		-t spin-e2e/probe
 	sub=$E2E_BG_PID
 	mqtt_sub_ready "$ready" || true
+	case " $* " in *pin_dir=*) ;; *) set -- "$@" -o "pin_dir=$E2E_PIN" ;; esac
 	# Under the sanitizer build any report ends spind with its stack in the log.
 	# nsenter --net, not 'ip netns exec': the latter remounts /sys in a private mount
 	# namespace, which hides the host's /sys/fs/bpf, so pins would die with spind.
