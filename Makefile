@@ -22,8 +22,14 @@ Q = @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
+# PASSIVE_ONLY=1: spind without the kernel data path and without libbpf (replay and mirror-port
+# modes only), into build-passive/; user/nokernel.c stands in for user/kernel.c and user/flows.c.
+PASSIVE_ONLY ?= 0
 SAN ?= 0
-ifeq ($(SAN),1)
+ifeq ($(PASSIVE_ONLY),1)
+OUT ?= build-passive
+SAN_FLAGS =
+else ifeq ($(SAN),1)
 OUT ?= build-san
 SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 else
@@ -38,7 +44,10 @@ PKG_CONFIG ?= pkg-config
 
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' -e 's/arm.*/arm/')
 
-PKGS := libbpf ldns libmosquitto libmicrohttpd libcjson libpcap libmnl
+PKGS := ldns libmosquitto libmicrohttpd libcjson libpcap libmnl
+ifneq ($(PASSIVE_ONLY),1)
+PKGS += libbpf
+endif
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lcrypt
 
@@ -47,28 +56,37 @@ CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE \
 	  -I$(OUT)/include -Iinclude -Iuser $(PKG_CFLAGS) $(SAN_FLAGS) $(EXTRA_CFLAGS) \
 	  -DCONFIG_DEFAULT_WEB_ROOT='"$(SHAREDIR)/web"'
 LDFLAGS += $(SAN_FLAGS)
-LDLIBS += $(PKG_LIBS) -lelf -lz -lm
+LDLIBS += $(PKG_LIBS) -lm
+ifeq ($(PASSIVE_ONLY),1)
+CFLAGS += -DSPIN_PASSIVE_ONLY
+else
+LDLIBS += -lelf -lz
+endif
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Iinclude -Ibpf \
 	      -I/usr/include/$(shell uname -m)-linux-gnu $(BPF_EXTRA_CFLAGS)
 
-BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_SRCS := $(if $(filter 1,$(PASSIVE_ONLY)),,$(wildcard bpf/*.bpf.c))
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
 SKELS := $(patsubst bpf/%.bpf.c,$(OUT)/include/%.skel.h,$(BPF_SRCS))
 
 # Every user/*.c except main.c is a module, shared by spind, the tools and the tests.
-USER_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
+ifeq ($(PASSIVE_ONLY),1)
+USER_SRCS := $(filter-out user/main.c user/kernel.c user/flows.c,$(wildcard user/*.c))
+else
+USER_SRCS := $(filter-out user/main.c user/nokernel.c,$(wildcard user/*.c))
+endif
 USER_OBJS := $(patsubst user/%.c,$(OUT)/user/%.o,$(USER_SRCS))
 LIBSPIN := $(OUT)/libspin.a
 
-TOOL_SRCS := $(wildcard tools/*.c)
+TOOL_SRCS := $(if $(filter 1,$(PASSIVE_ONLY)),,$(wildcard tools/*.c))
 TOOLS := $(patsubst tools/%.c,$(OUT)/%,$(TOOL_SRCS))
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRCS))
-BPFTEST_SRCS := $(wildcard tests/bpf/*.c)
+BPFTEST_SRCS := $(if $(filter 1,$(PASSIVE_ONLY)),,$(wildcard tests/bpf/*.c))
 BPFTEST_BINS := $(patsubst tests/bpf/%.c,$(OUT)/tests/bpf_%,$(filter-out tests/bpf/bpftest.c,$(BPFTEST_SRCS)))
-BENCH_SRCS := $(wildcard tests/bench/*.c)
+BENCH_SRCS := $(if $(filter 1,$(PASSIVE_ONLY)),,$(wildcard tests/bench/*.c))
 BENCH_BINS := $(patsubst tests/bench/%.c,$(OUT)/bench/%,$(BENCH_SRCS))
 TESTLIB_SRCS := $(wildcard tests/lib/*.c)
 TESTLIB_OBJS := $(patsubst tests/lib/%.c,$(OUT)/tests/lib/%.o,$(TESTLIB_SRCS))

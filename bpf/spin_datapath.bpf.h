@@ -11,6 +11,7 @@
 #include "spin_maps.bpf.h"
 #include "spin_flow.bpf.h"
 #include "spin_dns.bpf.h"
+#include "spin_capture.bpf.h"
 #include "spin_parse.h"
 
 /*
@@ -80,10 +81,10 @@ static __always_inline void spin_tc_size(const struct __sk_buff *skb, const stru
 	}
 }
 
-static __always_inline void spin_acct_init(struct spin_acct *a, const struct spin_pkt *pkt, int dir,
+/* a->dir is set by spin_flow_pkt(), which builds the key. */
+static __always_inline void spin_acct_init(struct spin_acct *a, const struct spin_pkt *pkt,
 					   __u32 ifindex, __u8 count)
 {
-	a->dir = dir;
 	a->ifindex = ifindex;
 	a->count = count;
 	a->syn = pkt->proto == IPPROTO_TCP &&
@@ -93,18 +94,22 @@ static __always_inline void spin_acct_init(struct spin_acct *a, const struct spi
 
 static __always_inline int spin_tc_handle(struct __sk_buff *skb, __u8 hook)
 {
-	struct spin_flow_key key;
 	struct spin_acct a = {};
 	struct spin_pkt pkt;
 	struct spin_cfg *cfg;
 	__u32 ifindex = skb->ifindex;
 	__u8 verdict;
-	int rc, dir;
+	int rc;
 
 	if (hook == SPIN_HOOK_TC_EGRESS && spin_is_attached(skb->ingress_ifindex)) {
 		spin_stat_add(SPIN_STAT_SKIPPED_EGRESS, 1);
 		return TC_ACT_OK;
 	}
+	cfg = spin_get_cfg();
+	if (!cfg)
+		return TC_ACT_OK; /* cannot happen: a one-entry array */
+	if (cfg->n_capture)	  /* every frame once, before any parse */
+		spin_capture(skb, skb->len, ifindex, hook);
 	spin_stat_add(SPIN_STAT_PACKETS, 1);
 	rc = spin_tc_parse(skb, &pkt);
 	if (rc == SPIN_PARSE_NOT_IP) {
@@ -115,15 +120,11 @@ static __always_inline int spin_tc_handle(struct __sk_buff *skb, __u8 hook)
 		spin_stat_add(SPIN_STAT_PARSE_ERR, 1);
 		return TC_ACT_OK;
 	}
-	cfg = spin_get_cfg();
-	if (!cfg)
-		return TC_ACT_OK; /* cannot happen: a one-entry array */
 
 	spin_frag_ports(&pkt, 1);
-	dir = spin_flow_key_from_pkt(&pkt, &key);
-	spin_acct_init(&a, &pkt, dir, ifindex, 1);
+	spin_acct_init(&a, &pkt, ifindex, 1);
 	spin_tc_size(skb, &pkt, &a);
-	verdict = spin_flow_account(cfg, &key, &a);
+	verdict = spin_flow_pkt(cfg, &pkt, &a);
 	if (verdict == SPIN_VERDICT_DROP) {
 		spin_stat_add(SPIN_STAT_DROP_TC, a.pkts);
 		return TC_ACT_SHOT;
@@ -136,12 +137,10 @@ static __always_inline int spin_xdp_handle(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	struct spin_flow_key key;
 	struct spin_acct a = {};
 	struct spin_pkt pkt;
 	struct spin_cfg *cfg;
 	__u32 l3_len;
-	int dir;
 
 	cfg = spin_get_cfg();
 	if (!cfg || spin_policy_empty(cfg))
@@ -151,12 +150,11 @@ static __always_inline int spin_xdp_handle(struct xdp_md *ctx)
 		return XDP_PASS;
 
 	spin_frag_ports(&pkt, 0);
-	dir = spin_flow_key_from_pkt(&pkt, &key);
-	spin_acct_init(&a, &pkt, dir, ctx->ingress_ifindex, 0);
+	spin_acct_init(&a, &pkt, ctx->ingress_ifindex, 0);
 	l3_len = data_end - data - pkt.l3_off;
 	a.pkts = 1;
 	a.bytes = pkt.ip_len && pkt.ip_len <= l3_len ? pkt.ip_len : l3_len;
-	if (spin_flow_account(cfg, &key, &a) != SPIN_VERDICT_DROP)
+	if (spin_flow_pkt(cfg, &pkt, &a) != SPIN_VERDICT_DROP)
 		return XDP_PASS;
 	spin_stat_add(SPIN_STAT_DROP_XDP, 1);
 	return XDP_DROP;

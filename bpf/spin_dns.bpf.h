@@ -25,6 +25,30 @@ static __always_inline __s32 spin_l4_payload(__u32 skb_len, const struct spin_pk
 }
 
 /*
+ * Copies the packet's first min(skb_len, max) bytes to dst; returns how many, 0 on failure.
+ * max is a constant once inlined. Verifier: the copy size must be provably within [1, max]
+ * in the register passed to the helpers. clang folds a combined range check into
+ * (cap - 1) > max - 1 on a copy, which bounds the copy, not cap; the empty asm statements keep
+ * the two checks separate and on cap itself, which is 64-bit because a 32-bit value is checked
+ * on a zero-extended copy the helper never sees.
+ */
+static __always_inline __u64 spin_copy_head(struct __sk_buff *skb, __u32 skb_len, void *dst,
+					    const __u32 max)
+{
+	__u64 cap = skb_len < max ? skb_len : max;
+
+	asm volatile("" : "+r"(cap));
+	if (cap > max)
+		return 0;
+	asm volatile("" : "+r"(cap));
+	if (cap < 1)
+		return 0;
+	if (bpf_skb_load_bytes(skb, 0, dst, cap))
+		return 0;
+	return cap;
+}
+
+/*
  * skb_len and ifindex are read by the caller at its start: clang otherwise keeps a pointer
  * into the context (skb + offset) across calls, and the verifier rejects a modified ctx
  * pointer.
@@ -35,7 +59,7 @@ static __always_inline void spin_dns_event(struct __sk_buff *skb, __u32 skb_len,
 	struct spin_dns_scratch *s;
 	struct spin_dns_event *ev;
 	__u32 zero = 0, len;
-	__u64 cap; /* 64-bit: a 32-bit value is checked on a zero-extended copy the helper never sees */
+	__u64 cap;
 	__s32 payload;
 	__u16 dns_off;
 
@@ -63,20 +87,8 @@ static __always_inline void spin_dns_event(struct __sk_buff *skb, __u32 skb_len,
 		return;
 	ev = (struct spin_dns_event *)s->buf;
 	len = skb_len;
-	cap = len < SPIN_DNS_CAP ? len : SPIN_DNS_CAP;
-	/*
-	 * Verifier: the copy size must be provably within [1, SPIN_DNS_CAP] in the register
-	 * passed to the helpers. clang folds a combined range check into (cap - 1) > CAP - 1 on
-	 * a copy, which bounds the copy, not cap; the empty asm statements keep the two checks
-	 * separate and on cap itself.
-	 */
-	asm volatile("" : "+r"(cap));
-	if (cap > SPIN_DNS_CAP)
-		return;
-	asm volatile("" : "+r"(cap));
-	if (cap < 1)
-		return;
-	if (bpf_skb_load_bytes(skb, 0, ev->data, cap))
+	cap = spin_copy_head(skb, len, ev->data, SPIN_DNS_CAP);
+	if (!cap || cap > SPIN_DNS_CAP)
 		return;
 	ev->type = SPIN_EV_DNS;
 	ev->ifindex = ifindex;

@@ -100,12 +100,82 @@ static __always_inline void spin_slot_count(const struct spin_cfg *cfg, struct s
 }
 
 /*
+ * The IPv4 key, built straight from the packet: the same canonical order as
+ * spin_flow_key_from_pkt() (the IPv4-mapped addresses differ only in their last 4 bytes, whose
+ * byte-wise order is that of the host-order value), the same ICMP echo folding. Returns the
+ * packet's enum spin_flow_dir.
+ */
+static __always_inline int spin_flow_key4_from_pkt(const struct spin_pkt *pkt,
+						   struct spin_flow_key4 *k)
+{
+	__be32 s, d;
+	__u32 hs, hd;
+	int ab;
+
+	__builtin_memcpy(&s, &pkt->saddr.a[12], 4);
+	__builtin_memcpy(&d, &pkt->daddr.a[12], 4);
+	hs = spin_ntohl(s);
+	hd = spin_ntohl(d);
+	ab = hs < hd || (hs == hd && spin_ntohs(pkt->sport) <= spin_ntohs(pkt->dport));
+	if (ab) {
+		k->addr_a = s;
+		k->addr_b = d;
+		k->port_a = pkt->sport;
+		k->port_b = pkt->dport;
+	} else {
+		k->addr_a = d;
+		k->addr_b = s;
+		k->port_a = pkt->dport;
+		k->port_b = pkt->sport;
+	}
+	k->proto = pkt->proto;
+	k->icmp_type = pkt->icmp_type;
+	k->icmp_code = pkt->icmp_code;
+	k->pad = 0;
+	if (pkt->proto == IPPROTO_ICMP && pkt->icmp_type == SPIN_ICMP_ECHO_REPLY)
+		k->icmp_type = SPIN_ICMP_ECHO;
+	return ab ? SPIN_DIR_AB : SPIN_DIR_BA;
+}
+
+/* The full key of an IPv4 flow (IPv4-mapped addresses), as the policy maps are keyed. */
+static __always_inline void spin_flow_key_from4(const struct spin_flow_key4 *k4,
+						struct spin_flow_key *key)
+{
+	__builtin_memset(key, 0, sizeof(*key));
+	key->addr_a.a[10] = 0xff;
+	key->addr_a.a[11] = 0xff;
+	key->addr_b.a[10] = 0xff;
+	key->addr_b.a[11] = 0xff;
+	__builtin_memcpy(&key->addr_a.a[12], &k4->addr_a, 4);
+	__builtin_memcpy(&key->addr_b.a[12], &k4->addr_b, 4);
+	key->port_a = k4->port_a;
+	key->port_b = k4->port_b;
+	key->proto = k4->proto;
+	key->family = 4;
+	key->icmp_type = k4->icmp_type;
+	key->icmp_code = k4->icmp_code;
+}
+
+/*
+ * The policy verdict of a flow whose map key is mkey: in spin_flows4 (v4) the full key is
+ * built only here, off the common path (new flow, new slot, policy change).
+ */
+static __always_inline __u8 spin_flow_policy(const struct spin_cfg *cfg, const void *mkey, int v4)
+{
+	struct spin_flow_key key;
+
+	if (!v4)
+		return spin_policy_eval(cfg, mkey);
+	spin_flow_key_from4(mkey, &key);
+	return spin_policy_eval(cfg, &key);
+}
+
+/*
  * The verdict of an existing flow for this CPU's slot: cached unless policy_gen moved. A slot
  * with ifindex 0 was never touched on this CPU (the flow was created on another one): it is
  * initialised here and always evaluated, so a zero policy_gen cannot pass for a cached one.
  */
-static __always_inline __u8 spin_slot_verdict(const struct spin_cfg *cfg,
-					      const struct spin_flow_key *key,
+static __always_inline __u8 spin_slot_verdict(const struct spin_cfg *cfg, const void *mkey, int v4,
 					      struct spin_flow_val *val, const struct spin_acct *a)
 {
 	__u32 gen = cfg->policy_gen;
@@ -118,7 +188,7 @@ static __always_inline __u8 spin_slot_verdict(const struct spin_cfg *cfg,
 		val->last_seen = cfg->clock_sec;
 		val->initiator = a->dir;
 	}
-	val->verdict = spin_policy_eval(cfg, key);
+	val->verdict = spin_flow_policy(cfg, mkey, v4);
 	val->policy_gen = gen;
 	return val->verdict;
 }
@@ -132,8 +202,7 @@ static __always_inline void spin_flow_overflow(const struct spin_acct *a)
 }
 
 /* Creates the flow with this packet already counted. Returns 0 or the map's -errno. */
-static __always_inline int spin_flow_create(const struct spin_cfg *cfg,
-					    const struct spin_flow_key *key,
+static __always_inline int spin_flow_create(void *map, const void *mkey, const struct spin_cfg *cfg,
 					    const struct spin_acct *a, __u8 verdict)
 {
 	struct spin_flow_val nv = {};
@@ -146,43 +215,64 @@ static __always_inline int spin_flow_create(const struct spin_cfg *cfg,
 	nv.initiator = a->dir;
 	nv.flags = SPIN_FLOW_F_CREATED;
 	spin_slot_count(cfg, &nv, a, verdict);
-	err = bpf_map_update_elem(&spin_flows, key, &nv, BPF_NOEXIST);
+	err = bpf_map_update_elem(map, mkey, &nv, BPF_NOEXIST);
 	if (!err)
 		spin_stat_add(SPIN_STAT_FLOW_NEW, 1);
 	return err;
 }
 
 /*
- * Accounts one packet to its flow and returns the verdict. With a->count == 0 (XDP) a flow
- * is only created, and the packet only counted, when it is dropped.
+ * Accounts one packet to its flow in map (spin_flows4 with v4 set, else spin_flows) and
+ * returns the verdict. With a->count == 0 (XDP) a flow is only created, and the packet only
+ * counted, when it is dropped. Always inlined with a constant map, so the verifier inlines the
+ * lookups.
  */
-static __always_inline __u8 spin_flow_account(const struct spin_cfg *cfg,
-					      const struct spin_flow_key *key,
-					      const struct spin_acct *a)
+static __always_inline __u8 spin_flow_account(void *map, const void *mkey, int v4,
+					      const struct spin_cfg *cfg, const struct spin_acct *a)
 {
 	struct spin_flow_val *val;
 	__u8 verdict;
 	int err;
 
-	val = bpf_map_lookup_elem(&spin_flows, key);
+	val = bpf_map_lookup_elem(map, mkey);
 	if (!val) {
-		verdict = spin_policy_eval(cfg, key);
+		verdict = spin_flow_policy(cfg, mkey, v4);
 		if (!a->count && verdict == SPIN_VERDICT_PASS)
 			return verdict;
-		err = spin_flow_create(cfg, key, a, verdict);
+		err = spin_flow_create(map, mkey, cfg, a, verdict);
 		if (!err)
 			return verdict;
 		/* -EEXIST: another CPU inserted the flow since our lookup; use its entry */
 		if (err == -SPIN_EEXIST)
-			val = bpf_map_lookup_elem(&spin_flows, key);
+			val = bpf_map_lookup_elem(map, mkey);
 		if (!val) {
 			spin_flow_overflow(a);
 			return verdict;
 		}
 	}
-	verdict = spin_slot_verdict(cfg, key, val, a);
+	verdict = spin_slot_verdict(cfg, mkey, v4, val, a);
 	spin_slot_count(cfg, val, a, verdict);
 	return verdict;
+}
+
+/*
+ * Accounts the packet to its flow, in its family's map, and returns the verdict. Sets a->dir;
+ * a's other fields are the caller's.
+ */
+static __always_inline __u8 spin_flow_pkt(const struct spin_cfg *cfg, const struct spin_pkt *pkt,
+					  struct spin_acct *a)
+{
+	if (pkt->family == 4) {
+		struct spin_flow_key4 k4;
+
+		a->dir = spin_flow_key4_from_pkt(pkt, &k4);
+		return spin_flow_account(&spin_flows4, &k4, 1, cfg, a);
+	} else {
+		struct spin_flow_key key;
+
+		a->dir = spin_flow_key_from_pkt(pkt, &key);
+		return spin_flow_account(&spin_flows, &key, 0, cfg, a);
+	}
 }
 
 #endif /* SPIN_FLOW_BPF_H */

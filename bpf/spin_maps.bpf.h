@@ -18,7 +18,9 @@ const volatile __u8 spin_dns_enabled = 1;
 
 /*
  * Per-CPU so the fast path needs no atomics; preallocated and not LRU, because eviction would
- * lose counters silently: user space deletes idle flows, a full map is counted.
+ * lose counters silently: user space deletes idle flows, a full map is counted. IPv6 flows
+ * live in spin_flows, IPv4 flows in spin_flows4 with a 16-byte key (the hash lookup is most of
+ * the per-packet cost, and it grows with the key); each holds SPIN_MAX_FLOWS.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -27,6 +29,14 @@ struct {
 	__type(value, struct spin_flow_val);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } spin_flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, SPIN_MAX_FLOWS);
+	__type(key, struct spin_flow_key4);
+	__type(value, struct spin_flow_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} spin_flows4 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

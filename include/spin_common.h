@@ -20,12 +20,13 @@
  * version stored in the pinned spin_cfg map and recreates the pins (policy is reloaded from
  * the state directory) instead of misreading old layouts.
  */
-#define SPIN_LAYOUT_VERSION 1
+#define SPIN_LAYOUT_VERSION 3
 
 #define SPIN_PIN_DIR "/sys/fs/bpf/spin"
 
 /* Map and program names: 15 characters at most (the kernel cuts longer ones). */
 #define SPIN_MAP_FLOWS	 "spin_flows"
+#define SPIN_MAP_FLOWS4	 "spin_flows4"
 #define SPIN_MAP_CFG	 "spin_cfg"
 #define SPIN_MAP_ADDRPOL "spin_addrpol"
 #define SPIN_MAP_PFXPOL	 "spin_pfxpol"
@@ -33,6 +34,7 @@
 #define SPIN_MAP_STATS	 "spin_stats"
 #define SPIN_MAP_EVENTS	 "spin_events"
 #define SPIN_MAP_FRAGS	 "spin_frags"
+#define SPIN_MAP_CAPMAC	 "spin_capmac"
 #define SPIN_PROG_TC_IN	 "spin_tc_ingress"
 #define SPIN_PROG_TC_OUT "spin_tc_egress"
 #define SPIN_PROG_XDP	 "spin_xdp"
@@ -60,10 +62,14 @@
 #define SPIN_MAX_IFACES 16
 /* Bytes of a DNS packet copied to user space: a 1232-byte EDNS answer plus L2-L4 headers. */
 #define SPIN_DNS_CAP 1408
+/* Devices captured at once (spin_capmac entries). */
+#define SPIN_MAX_CAPTURES 16
+/* Bytes of a captured frame copied to user space: a full-size Ethernet frame without FCS. */
+#define SPIN_CAP_SNAPLEN 1514
 
 /*
- * An address of either family. IPv4 is stored IPv4-mapped (::ffff:a.b.c.d) so that one map
- * serves both families and a key never depends on the family for its size.
+ * An address of either family. IPv4 is stored IPv4-mapped (::ffff:a.b.c.d) so that the policy
+ * maps and user space have one key format for both families (only spin_flows4 is IPv4-only).
  */
 struct spin_addr {
 	__u8 a[16];
@@ -86,6 +92,23 @@ struct spin_flow_key {
 	__u8 icmp_code;
 };
 SPIN_ASSERT_SIZE(struct spin_flow_key, 40);
+
+/*
+ * The key of IPv4 flows, in spin_flows4: the same canonical flow as struct spin_flow_key with
+ * the addresses' last 4 bytes (family 4 is implied). 16 bytes instead of 40 make the per-packet
+ * hash lookup ~15 ns cheaper; spin_flows keeps only IPv6 flows.
+ */
+struct spin_flow_key4 {
+	__be32 addr_a;
+	__be32 addr_b;
+	__be16 port_a;
+	__be16 port_b;
+	__u8 proto;
+	__u8 icmp_type;
+	__u8 icmp_code;
+	__u8 pad; /* zero */
+};
+SPIN_ASSERT_SIZE(struct spin_flow_key4, 16);
 
 enum spin_flow_dir {
 	SPIN_DIR_AB = 0, /* from endpoint A to endpoint B */
@@ -140,7 +163,7 @@ struct spin_cfg {
 	__u32 n_addr_allow; /* entries in spin_addrpol with SPIN_POL_ALLOW */
 	__u32 n_prefix;	    /* entries in spin_pfxpol */
 	__u32 n_pair;	    /* entries in spin_pairpol */
-	__u32 pad;
+	__u32 n_capture;    /* entries in spin_capmac: 0 keeps capture off the fast path */
 };
 SPIN_ASSERT_SIZE(struct spin_cfg, 32);
 
@@ -194,6 +217,8 @@ enum spin_stat {
 	SPIN_STAT_RINGBUF_FULL,	  /* events lost because the ring buffer was full */
 	SPIN_STAT_DNS_TRUNC,	  /* DNS packets longer than SPIN_DNS_CAP (copy cut short) */
 	SPIN_STAT_SKIPPED_EGRESS, /* egress packets already counted at an attached ingress */
+	SPIN_STAT_CAPTURED,	  /* frames of captured devices sent to user space */
+	SPIN_STAT_CAPTURE_LOST,	  /* frames of captured devices lost (ring buffer full) */
 	SPIN_STAT_MAX
 };
 
@@ -201,12 +226,14 @@ enum spin_stat {
 	{                                                                                          \
 		"packets", "not_ip", "parse_error", "fragments", "frag_unknown", "flow_new",       \
 			"map_full", "overflow_bytes", "overflow_packets", "drop_xdp", "drop_tc",   \
-			"dns_events", "ringbuf_full", "dns_truncated", "skipped_egress"            \
+			"dns_events", "ringbuf_full", "dns_truncated", "skipped_egress",           \
+			"captured", "capture_lost"                                                 \
 	}
 
 /* Ring-buffer records. Every record starts with the type. */
 enum spin_event_type {
 	SPIN_EV_DNS = 1,
+	SPIN_EV_CAPTURE = 2,
 };
 
 enum spin_hook {
@@ -236,5 +263,31 @@ struct spin_dns_event {
 	__u8 data[];
 };
 SPIN_ASSERT_SIZE(struct spin_dns_event, 32);
+
+/* Key of spin_capmac: a device's MAC; the value (__u32) is the number of streams using it. */
+struct spin_cap_key {
+	__u8 mac[6];
+	__u8 pad[2]; /* zero */
+};
+SPIN_ASSERT_SIZE(struct spin_cap_key, 8);
+
+/*
+ * A frame to or from a captured device, copied from its first byte (Ethernet header) for
+ * cap_len bytes. At TC a GSO/GRO super-packet is one skb: the copy is its first cap_len bytes
+ * and pkt_len is the super-packet's length.
+ */
+struct spin_cap_event {
+	__u32 type; /* SPIN_EV_CAPTURE */
+	__u32 ifindex;
+	__u64 ts_ns;   /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) */
+	__u32 pkt_len; /* length of the whole frame */
+	__u16 cap_len; /* bytes in data[], at most SPIN_CAP_SNAPLEN */
+	__u8 hook;     /* enum spin_hook */
+	__u8 pad;
+	__u8 mac[6]; /* the spin_capmac key that matched (destination checked first) */
+	__u8 pad2[2];
+	__u8 data[];
+};
+SPIN_ASSERT_SIZE(struct spin_cap_event, 32);
 
 #endif /* SPIN_COMMON_H */

@@ -113,6 +113,10 @@ static const struct option options[] = {
 	 "directory of the browser app"},
 	{"http_max_connections", OPT_UINT, F(http_max_connections), 1, 1024, NULL, "64",
 	 "concurrent web API connections"},
+	{"capture_max_bytes", OPT_UINT, F(capture_max_bytes), 4096, 1073741824, NULL, "67108864",
+	 "bytes of one packet capture download (pcap headers included); it ends there"},
+	{"capture_max_seconds", OPT_UINT, F(capture_max_seconds), 1, 86400, NULL, "600",
+	 "seconds a packet capture download runs at most"},
 
 	{"iptable_queue_dns", OPT_LEGACY, 0, 0, 0, 0, NULL, NULL, "iptables NFQUEUE/NFLOG number"},
 	{"iptable_nflog_dns_group", OPT_LEGACY, 0, 0, 0, 0, NULL, NULL, "iptables NFLOG group"},

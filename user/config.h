@@ -86,6 +86,8 @@ struct spin_config {
 	unsigned int n_lan_prefixes;
 	char web_root[CONFIG_PATH_MAX];
 	unsigned int http_max_connections;
+	unsigned int capture_max_bytes;	  /* pcap bytes per capture stream */
+	unsigned int capture_max_seconds; /* duration of a capture stream */
 	char pubsub_username[CONFIG_SECRET_MAX];
 	char pubsub_password[CONFIG_SECRET_MAX];
 

@@ -4,7 +4,6 @@
 #include <time.h>
 #include <sys/epoll.h>
 #include <netinet/in.h>
-#include <bpf/libbpf.h>
 
 #include "dns.h"
 #include "events.h"
@@ -13,8 +12,6 @@
 #include "spin_parse.h"
 
 static struct {
-	struct ring_buffer *rb;
-	struct loop_watch *watch;
 	struct events_ops ops;
 	struct events_stats st;
 } ev;
@@ -98,46 +95,17 @@ int events_handle_record(const void *data, size_t size)
 	ev.st.events++;
 	if (size >= sizeof(__u32) && e->type == SPIN_EV_DNS && size >= sizeof(*e))
 		err = handle_dns(e, size);
+	else if (size >= sizeof(__u32) && e->type == SPIN_EV_CAPTURE && ev.ops.capture)
+		err = ev.ops.capture(data, size);
 	if (err)
 		ev.st.malformed++;
 	return 0; /* a bad record never stops the consumer */
 }
 
-static int on_record(void *ctx, void *data, size_t size)
-{
-	return events_handle_record(data, size);
-}
-
-static void on_readable(int fd, uint32_t events, void *ctx)
-{
-	int n = ring_buffer__consume(ev.rb);
-
-	if (n < 0)
-		pr_warn("ring buffer: %s", strerror(-n));
-}
-
-int events_init(int ringbuf_fd, const struct events_ops *ops)
+int events_init(const struct events_ops *ops)
 {
 	ev.ops = *ops;
-	ev.rb = ring_buffer__new(ringbuf_fd, on_record, NULL, NULL);
-	if (!ev.rb)
-		return -errno;
-	ev.watch = loop_watch_fd(ring_buffer__epoll_fd(ev.rb), EPOLLIN, on_readable, NULL);
-	if (!ev.watch) {
-		int err = -errno;
-
-		events_destroy();
-		return err;
-	}
 	return 0;
-}
-
-void events_destroy(void)
-{
-	loop_unwatch(ev.watch);
-	ev.watch = NULL;
-	ring_buffer__free(ev.rb);
-	ev.rb = NULL;
 }
 
 void events_get_stats(struct events_stats *st)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * The kernel's ring buffer: DNS packets the BPF programs copied. Each is parsed with the same
- * header parser the kernel used (spin_parse.h) and handed to the DNS module.
+ * header parser the kernel used (spin_parse.h) and handed to the DNS module. Frames of
+ * captured devices (SPIN_EV_CAPTURE) go to user/devcap.c.
  */
 #ifndef SPIN_EVENTS_H
 #define SPIN_EVENTS_H
@@ -20,6 +21,8 @@ struct events_ops {
 	bool (*is_lan)(const struct spin_addr *a, void *ctx);
 	/* A LAN device's query showed its MAC (the frame's source). May be NULL. */
 	void (*learn_mac)(const struct spin_addr *ip, const uint8_t mac[6], void *ctx);
+	/* A SPIN_EV_CAPTURE record (a captured device's frame). May be NULL. 0 or -EINVAL. */
+	int (*capture)(const void *data, size_t size);
 	void *ctx;
 };
 
@@ -53,9 +56,8 @@ struct events_dns_pkt {
 int events_dns_packet(const struct events_dns_pkt *p, const struct events_ops *ops, time_t now,
 		      int *dns_rc);
 
-/* Registers the ring buffer with the event loop. 0 or -errno. */
-int events_init(int ringbuf_fd, const struct events_ops *ops);
-void events_destroy(void);
+/* The records come from kernel_events_start(events_handle_record) (the ring buffer). */
+int events_init(const struct events_ops *ops);
 /* Handles one record (exposed for tests and for replaying captured records). */
 int events_handle_record(const void *data, size_t size);
 void events_get_stats(struct events_stats *st);

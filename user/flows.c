@@ -12,6 +12,15 @@
 
 #define FLOWS_CHUNK 4096
 
+/* The kernel's two flow tables: IPv6 flows in spin_flows, IPv4 flows in spin_flows4. */
+enum { FM_FLOWS, FM_FLOWS4, FM_N };
+
+struct flow_map {
+	int fd; /* -1: absent */
+	unsigned int max_flows;
+	uint64_t seen; /* entries found in this map by the current sweep */
+};
+
 /* The totals last reported for one kernel flow; deltas are taken against these. */
 struct flow_entry {
 	struct spin_flow_key key;
@@ -24,24 +33,81 @@ struct flow_entry {
 };
 
 static struct {
-	int fd;
-	unsigned int max_flows;
+	struct flow_map maps[FM_N];
 	unsigned int idle_s;
 	bool baseline;
 	int ncpus;
 	uint32_t sweep_no;
 	struct flow_entry *table;
-	struct spin_flow_key *keys;
+	struct spin_flow_key *keys; /* batch keys of either map (a key4 is smaller) */
 	struct spin_flow_val *vals; /* chunk * ncpus values */
 	struct spin_flow_key *doomed;
 	size_t n_doomed;
 	struct flows_stats st;
-} f = {.fd = -1};
+} f = {.maps = {{.fd = -1}, {.fd = -1}}};
 
-int flows_init(int map_fd, unsigned int max_flows, unsigned int idle_s, bool baseline)
+void flows_key_from4(const struct spin_flow_key4 *k4, struct spin_flow_key *key)
 {
-	f.fd = map_fd;
-	f.max_flows = max_flows;
+	memset(key, 0, sizeof(*key));
+	key->addr_a.a[10] = key->addr_a.a[11] = 0xff;
+	key->addr_b.a[10] = key->addr_b.a[11] = 0xff;
+	memcpy(&key->addr_a.a[12], &k4->addr_a, 4);
+	memcpy(&key->addr_b.a[12], &k4->addr_b, 4);
+	key->port_a = k4->port_a;
+	key->port_b = k4->port_b;
+	key->proto = k4->proto;
+	key->family = 4;
+	key->icmp_type = k4->icmp_type;
+	key->icmp_code = k4->icmp_code;
+}
+
+int flows_key_to4(const struct spin_flow_key *key, struct spin_flow_key4 *k4)
+{
+	if (key->family != 4)
+		return -EINVAL;
+	memset(k4, 0, sizeof(*k4));
+	memcpy(&k4->addr_a, &key->addr_a.a[12], 4);
+	memcpy(&k4->addr_b, &key->addr_b.a[12], 4);
+	k4->port_a = key->port_a;
+	k4->port_b = key->port_b;
+	k4->proto = key->proto;
+	k4->icmp_type = key->icmp_type;
+	k4->icmp_code = key->icmp_code;
+	return 0;
+}
+
+/* Checks that fd is a per-CPU hash with the expected key and value and takes its capacity. */
+static int map_open(struct flow_map *m, int fd, size_t key_size, const char *what)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	m->fd = -1;
+	if (fd < 0)
+		return 0;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	if (info.type != BPF_MAP_TYPE_PERCPU_HASH || info.key_size != key_size ||
+	    info.value_size != sizeof(struct spin_flow_val) || !info.max_entries) {
+		pr_err("flows: %s is not a per-CPU hash of %zu-byte keys and %zu-byte values", what,
+		       key_size, sizeof(struct spin_flow_val));
+		return -EINVAL;
+	}
+	m->fd = fd;
+	m->max_flows = info.max_entries;
+	return 0;
+}
+
+int flows_init(int map_fd, int map4_fd, unsigned int idle_s, bool baseline)
+{
+	int err;
+
+	err = map_open(&f.maps[FM_FLOWS], map_fd, sizeof(struct spin_flow_key), "spin_flows");
+	if (!err)
+		err = map_open(&f.maps[FM_FLOWS4], map4_fd, sizeof(struct spin_flow_key4),
+			       "spin_flows4");
+	if (err)
+		return err;
 	f.idle_s = idle_s ? idle_s : 1;
 	f.baseline = baseline;
 	f.ncpus = libbpf_num_possible_cpus();
@@ -165,18 +231,21 @@ static struct flow_entry *entry_get(const struct spin_flow_key *key, bool *creat
 	return e;
 }
 
-static bool is_idle(const struct spin_flow_val *sum, uint32_t now, uint64_t n_flows)
+static bool is_idle(const struct spin_flow_val *sum, uint32_t now, const struct flow_map *m,
+		    uint64_t n_flows)
 {
 	uint32_t limit = f.idle_s;
 
 	/* Under pressure, make room sooner: a full table sends new flows to the overflow. */
-	if (n_flows * 10 >= (uint64_t)f.max_flows * 9)
+	if (n_flows * 10 >= (uint64_t)m->max_flows * 9)
 		limit = limit > 10 ? 10 : limit;
 	return now >= sum->last_seen && now - sum->last_seen >= limit;
 }
 
+/* key: the full key (an IPv4 one converted from spin_flows4's). */
 static void process_one(const struct spin_flow_key *key, const struct spin_flow_val *vals,
-			uint32_t now, uint64_t n_flows, flows_delta_cb cb, void *ctx)
+			uint32_t now, const struct flow_map *m, uint64_t n_flows, flows_delta_cb cb,
+			void *ctx)
 {
 	struct spin_flow_val sum;
 	struct flow_entry *e;
@@ -195,7 +264,7 @@ static void process_one(const struct spin_flow_key *key, const struct spin_flow_
 	} else {
 		report(e, &sum, cb, ctx);
 	}
-	if (is_idle(&sum, now, n_flows) && f.n_doomed < FLOWS_CHUNK)
+	if (is_idle(&sum, now, m, n_flows) && f.n_doomed < FLOWS_CHUNK)
 		f.doomed[f.n_doomed++] = *key;
 }
 
@@ -204,15 +273,22 @@ static void remove_doomed(flows_delta_cb cb, void *ctx)
 {
 	for (size_t i = 0; i < f.n_doomed; i++) {
 		struct spin_flow_key *key = &f.doomed[i];
+		struct spin_flow_key4 k4;
 		struct flow_entry *e;
 		struct spin_flow_val sum;
+		const void *mkey = key;
+		int fd = f.maps[FM_FLOWS].fd;
 
+		if (flows_key_to4(key, &k4) == 0) {
+			mkey = &k4;
+			fd = f.maps[FM_FLOWS4].fd;
+		}
 		HASH_FIND(hh, f.table, key, sizeof(*key), e);
-		if (bpf_map_lookup_and_delete_elem(f.fd, key, f.vals) == 0) {
+		if (bpf_map_lookup_and_delete_elem(fd, mkey, f.vals) == 0) {
 			sum_cpus(f.vals, &sum);
 			if (e)
 				report(e, &sum, cb, ctx);
-		} else if (bpf_map_delete_elem(f.fd, key) && errno != ENOENT) {
+		} else if (bpf_map_delete_elem(fd, mkey) && errno != ENOENT) {
 			continue;
 		}
 		if (e) {
@@ -224,34 +300,49 @@ static void remove_doomed(flows_delta_cb cb, void *ctx)
 	f.n_doomed = 0;
 }
 
-static int sweep_get_next_key(uint32_t now, flows_delta_cb cb, void *ctx, uint64_t *seen)
+/* The full key of entry i of a batch read from map m. */
+static const struct spin_flow_key *batch_key(const struct flow_map *m, const void *keys, size_t i,
+					     struct spin_flow_key *tmp)
 {
-	struct spin_flow_key cur, next;
+	if (m != &f.maps[FM_FLOWS4])
+		return (const struct spin_flow_key *)keys + i;
+	flows_key_from4((const struct spin_flow_key4 *)keys + i, tmp);
+	return tmp;
+}
+
+static int sweep_get_next_key(struct flow_map *m, uint32_t now, flows_delta_cb cb, void *ctx)
+{
+	union {
+		struct spin_flow_key k;
+		struct spin_flow_key4 k4;
+	} cur, next;
+	struct spin_flow_key tmp;
 	void *prev = NULL;
 
 	f.st.batch_fallbacks++;
-	while (bpf_map_get_next_key(f.fd, prev, &next) == 0) {
+	while (bpf_map_get_next_key(m->fd, prev, &next) == 0) {
 		cur = next;
 		prev = &cur;
-		if (bpf_map_lookup_elem(f.fd, &cur, f.vals))
+		if (bpf_map_lookup_elem(m->fd, &cur, f.vals))
 			continue;
-		process_one(&cur, f.vals, now, *seen, cb, ctx);
-		(*seen)++;
+		process_one(batch_key(m, &cur, 0, &tmp), f.vals, now, m, m->seen, cb, ctx);
+		m->seen++;
 		if (f.n_doomed == FLOWS_CHUNK)
 			break;
 	}
 	return 0;
 }
 
-static int sweep_batches(uint32_t now, flows_delta_cb cb, void *ctx, uint64_t *seen)
+static int sweep_batches(struct flow_map *m, uint32_t now, flows_delta_cb cb, void *ctx)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
 	__u64 in_batch = 0, out_batch = 0;
 	bool first = true, done = false;
+	struct spin_flow_key tmp;
 
 	while (!done) {
 		__u32 count = FLOWS_CHUNK;
-		int err = bpf_map_lookup_batch(f.fd, first ? NULL : &in_batch, &out_batch, f.keys,
+		int err = bpf_map_lookup_batch(m->fd, first ? NULL : &in_batch, &out_batch, f.keys,
 					       f.vals, &count, &opts);
 
 		if (err) {
@@ -261,13 +352,29 @@ static int sweep_batches(uint32_t now, flows_delta_cb cb, void *ctx, uint64_t *s
 			done = true;
 		}
 		for (__u32 i = 0; i < count; i++)
-			process_one(&f.keys[i], &f.vals[(size_t)i * (size_t)f.ncpus], now,
-				    *seen + count, cb, ctx);
-		*seen += count;
+			process_one(batch_key(m, f.keys, i, &tmp),
+				    &f.vals[(size_t)i * (size_t)f.ncpus], now, m, m->seen + count,
+				    cb, ctx);
+		m->seen += count;
 		in_batch = out_batch;
 		first = false;
 	}
 	return 0;
+}
+
+static int sweep_map(struct flow_map *m, uint32_t now, flows_delta_cb cb, void *ctx)
+{
+	int err;
+
+	m->seen = 0;
+	if (m->fd < 0)
+		return 0;
+	err = sweep_batches(m, now, cb, ctx);
+	if (err == -EINVAL || err == -ENOTSUP || err == -EOPNOTSUPP) {
+		m->seen = 0;
+		err = sweep_get_next_key(m, now, cb, ctx);
+	}
+	return err;
 }
 
 static void forget_vanished(void)
@@ -294,14 +401,13 @@ static uint64_t now_us(void)
 int flows_sweep(uint32_t now, flows_delta_cb cb, void *ctx)
 {
 	uint64_t start = now_us(), seen = 0;
-	int err;
+	int err = 0;
 
 	f.sweep_no++;
 	f.n_doomed = 0;
-	err = sweep_batches(now, cb, ctx, &seen);
-	if (err == -EINVAL || err == -ENOTSUP || err == -EOPNOTSUPP) {
-		seen = 0;
-		err = sweep_get_next_key(now, cb, ctx, &seen);
+	for (int i = 0; i < FM_N && !err; i++) {
+		err = sweep_map(&f.maps[i], now, cb, ctx);
+		seen += f.maps[i].seen;
 	}
 	if (err)
 		return err;
@@ -310,6 +416,8 @@ int flows_sweep(uint32_t now, flows_delta_cb cb, void *ctx)
 	f.baseline = false;
 	f.st.sweeps++;
 	f.st.flows = seen;
+	f.st.flows4 = f.maps[FM_FLOWS4].seen;
+	f.st.flows6 = f.maps[FM_FLOWS].seen;
 	f.st.last_sweep_us = now_us() - start;
 	if (f.st.last_sweep_us > f.st.max_sweep_us)
 		f.st.max_sweep_us = f.st.last_sweep_us;

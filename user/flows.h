@@ -29,7 +29,9 @@ typedef void (*flows_delta_cb)(const struct flow_delta *d, void *ctx);
 
 struct flows_stats {
 	uint64_t sweeps;
-	uint64_t flows;	  /* flows in the kernel table at the last sweep */
+	uint64_t flows;	  /* flows in the kernel tables (both) at the last sweep */
+	uint64_t flows4;  /* of which in spin_flows4 (IPv4) */
+	uint64_t flows6;  /* of which in spin_flows (IPv6) */
 	uint64_t removed; /* idle flows removed */
 	uint64_t last_sweep_us;
 	uint64_t max_sweep_us;
@@ -37,14 +39,20 @@ struct flows_stats {
 };
 
 /*
- * map_fd: spin_flows. idle_s: a flow without packets for this long is removed (sooner when
- * the table is over 90% full). baseline: the map survived a restart, so the first sweep only
- * records the counters it finds instead of reporting them as new traffic.
+ * map_fd: spin_flows (IPv6 flows, struct spin_flow_key); map4_fd: spin_flows4 (IPv4 flows,
+ * struct spin_flow_key4); either may be -1 (not swept). Both are swept with batch reads and
+ * their capacities are taken from the maps. Deltas always carry a struct spin_flow_key (IPv4
+ * ones IPv4-mapped, family 4). idle_s: a flow without packets for this long is removed
+ * (sooner when its table is over 90% full). baseline: the maps survived a restart, so the
+ * first sweep only records the counters it finds instead of reporting them as new traffic.
  */
-int flows_init(int map_fd, unsigned int max_flows, unsigned int idle_s, bool baseline);
+int flows_init(int map_fd, int map4_fd, unsigned int idle_s, bool baseline);
 /* now: the clock written to spin_cfg.clock_sec. Returns flows seen, or -errno. */
 int flows_sweep(uint32_t now, flows_delta_cb cb, void *ctx);
 const struct flows_stats *flows_get_stats(void);
+/* Between spin_flows4's compact key and the full key: to4 gives -EINVAL unless family is 4. */
+void flows_key_from4(const struct spin_flow_key4 *k4, struct spin_flow_key *key);
+int flows_key_to4(const struct spin_flow_key *key, struct spin_flow_key4 *k4);
 void flows_destroy(void);
 
 #endif

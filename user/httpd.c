@@ -17,6 +17,7 @@
 #include <microhttpd.h>
 
 #include "bus.h"
+#include "devcap.h"
 #include "flows.h"
 #include "httpd.h"
 #include "kernel.h"
@@ -27,6 +28,7 @@
 #include "nodes.h"
 #include "policy.h"
 #include "rpc.h"
+#include "stats.h"
 #include "traffic.h"
 
 #define URI_MAX	    2048 /* bytes of a request target; 414 above */
@@ -63,6 +65,15 @@ struct sse_client {
 	bool dead; /* overflowed or shutting down: the reader ends the stream */
 };
 
+/* A packet capture download: reads a devcap stream, suspended while it has nothing queued. */
+struct cap_client {
+	struct cap_client *next, *prev;
+	struct MHD_Connection *conn;
+	struct devcap_stream *s;
+	bool suspended;
+	bool dead; /* shutting down: the reader ends the stream */
+};
+
 enum route { R_NONE, R_RPC };
 
 /* Per request: the raw target (before MHD unescapes it) and the body being received. */
@@ -97,6 +108,7 @@ static struct {
 	bool auth;
 	struct rate_slot rate[RATE_SLOTS];
 	struct sse_client *clients;
+	struct cap_client *caps;
 	struct httpd_stats st;
 	bool listening;
 	bool public; /* a listener beyond loopback */
@@ -654,6 +666,178 @@ static enum MHD_Result serve_events(struct MHD_Connection *c)
 	return queue(c, 200, resp);
 }
 
+/* --- packet capture downloads --- */
+
+static void cap_wake(void *ctx)
+{
+	struct cap_client *cl = ctx;
+
+	if (!cl->suspended)
+		return;
+	cl->suspended = false;
+	MHD_resume_connection(cl->conn);
+	loop_timer_arm(h.run_timer, 0);
+}
+
+static ssize_t cap_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct cap_client *cl = cls;
+	ssize_t n;
+
+	if (cl->dead)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	n = devcap_read(cl->s, buf, max);
+	if (n == DEVCAP_EOF)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	if (n == 0) {
+		cl->suspended = true;
+		MHD_suspend_connection(cl->conn);
+	}
+	return n;
+}
+
+static void cap_free(void *cls)
+{
+	struct cap_client *cl = cls;
+
+	if (cl->prev)
+		cl->prev->next = cl->next;
+	else
+		h.caps = cl->next;
+	if (cl->next)
+		cl->next->prev = cl->prev;
+	devcap_close(cl->s); /* the last stream of a MAC takes it out of the kernel map */
+	free(cl);
+}
+
+/*
+ * The device parameter: exactly one MAC of a known device. Answers the request itself (400,
+ * 404) and returns false when it is not.
+ */
+static enum MHD_Result count_device(void *cls, enum MHD_ValueKind kind, const char *key,
+				    const char *value)
+{
+	if (strcmp(key, "device") == 0)
+		(*(int *)cls)++;
+	return MHD_YES;
+}
+
+static bool cap_device(struct MHD_Connection *c, uint8_t mac[6], enum MHD_Result *ret)
+{
+	const char *dev = NULL;
+	size_t len = 0;
+	int n = 0;
+
+	/* One device, and its decoded length is the string's: an encoded NUL ends nothing. */
+	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, count_device, &n);
+	if (n != 1 ||
+	    MHD_lookup_connection_value_n(c, MHD_GET_ARGUMENT_KIND, "device", 6, &dev, &len) !=
+		    MHD_YES ||
+	    !dev || len != strlen(dev) || nodes_mac_parse(dev, mac)) {
+		*ret = reply_error(c, 400,
+				   "Bad request: device must be a MAC address (xx:xx:xx:xx:xx:xx)");
+		return false;
+	}
+	if (!nodes_by_mac(mac)) {
+		*ret = reply_error(c, 404, "No device with this MAC address");
+		return false;
+	}
+	return true;
+}
+
+/*
+ * A GET that changes state: a page of another site may not trigger it (browsers say where a
+ * request comes from in Sec-Fetch-Site, and in Origin when they send one).
+ */
+static const char *cap_csrf_refusal(struct MHD_Connection *c)
+{
+	const char *site = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-Fetch-Site");
+
+	if (site && strcmp(site, "same-origin") != 0 && strcmp(site, "none") != 0)
+		return "Forbidden: capture requests must come from this server's pages";
+	if (!origin_ok(c))
+		return "Forbidden: the Origin header does not match this server";
+	return NULL;
+}
+
+static enum MHD_Result capture_start(struct MHD_Connection *c, const uint8_t mac[6])
+{
+	struct cap_client *cl = calloc(1, sizeof(*cl));
+	struct MHD_Response *resp;
+	char disp[64];
+	int err;
+
+	if (!cl)
+		return MHD_NO;
+	cl->conn = c;
+	err = devcap_open(mac, cap_wake, cl, &cl->s);
+	if (err) {
+		free(cl);
+		if (err == -EBUSY)
+			return reply_error(c, 503, "Too many packet captures running; try later");
+		pr_warn("capture: cannot start: %s", strerror(-err));
+		return reply_error(c, 500, "Cannot start the packet capture");
+	}
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, cap_read, cl,
+						 cap_free);
+	if (!resp) {
+		devcap_close(cl->s);
+		free(cl);
+		return MHD_NO;
+	}
+	cl->next = h.caps;
+	if (h.caps)
+		h.caps->prev = cl;
+	h.caps = cl;
+	/* The capture's own time limit ends a quiet stream, not the idle timeout. */
+	MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, 0);
+	snprintf(disp, sizeof(disp), "attachment; filename=\"spin-%02x%02x%02x%02x%02x%02x.pcap\"",
+		 mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+	MHD_add_response_header(resp, "Content-Type", "application/vnd.tcpdump.pcap");
+	MHD_add_response_header(resp, "Content-Disposition", disp);
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	MHD_add_response_header(resp, "X-Accel-Buffering", "no");
+	return queue(c, 200, resp);
+}
+
+static enum MHD_Result capture_stop(struct MHD_Connection *c, const uint8_t mac[6])
+{
+	cJSON *j = cJSON_CreateObject(), *r = cJSON_AddObjectToObject(j, "result");
+	char m[18];
+
+	snprintf(m, sizeof(m), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
+		 mac[4], mac[5]);
+	cJSON_AddStringToObject(r, "device", m);
+	cJSON_AddNumberToObject(r, "stopped", devcap_stop(mac));
+	return reply_json(c, 200, j);
+}
+
+/* GET /spin_api/capture_start?device=<mac> and capture_stop?device=<mac>. */
+static enum MHD_Result serve_capture(struct MHD_Connection *c, const char *url, const char *method)
+{
+	bool start = strcmp(url, HTTPD_API_PREFIX "capture_start") == 0;
+	enum MHD_Result ret = MHD_NO;
+	const char *why;
+	uint8_t mac[6];
+
+	if (!h.o.kernel)
+		return reply_error(c, 501,
+				   "Packet capture needs the kernel data path: not available in "
+				   "passive mode");
+	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0)
+		return reply_405(c, "GET");
+	if (!auth_ok(c))
+		return reply_401(c);
+	why = cap_csrf_refusal(c);
+	if (why) {
+		h.st.csrf_rejected++;
+		return reply_error(c, 403, why);
+	}
+	if (!cap_device(c, mac, &ret))
+		return ret;
+	return start ? capture_start(c, mac) : capture_stop(c, mac);
+}
+
 /* --- status and metrics --- */
 
 static const char *const stat_names[SPIN_STAT_MAX] = SPIN_STAT_NAMES;
@@ -701,6 +885,22 @@ static unsigned int flow_block_count(void)
 	return n;
 }
 
+/* The UI shows "Download capture" when available is true. */
+static cJSON *status_capture(void)
+{
+	cJSON *o = cJSON_CreateObject();
+	struct devcap_stats ds;
+
+	devcap_get_stats(&ds);
+	cJSON_AddBoolToObject(o, "available", h.o.kernel);
+	cJSON_AddNumberToObject(o, "streams", (double)ds.streams);
+	cJSON_AddNumberToObject(o, "started", (double)ds.started);
+	cJSON_AddNumberToObject(o, "records", (double)ds.records);
+	cJSON_AddNumberToObject(o, "queue_drops", (double)ds.queue_drops);
+	cJSON_AddNumberToObject(o, "limit_ends", (double)ds.limit_ends);
+	return o;
+}
+
 static cJSON *status_json(void)
 {
 	cJSON *j = cJSON_CreateObject(), *maps, *k, *m, *web;
@@ -712,9 +912,16 @@ static cJSON *status_json(void)
 	cJSON_AddStringToObject(j, "version", SPIN_VERSION);
 	cJSON_AddItemToObject(j, "interfaces", status_interfaces());
 	maps = cJSON_AddObjectToObject(j, "maps");
-	if (h.o.kernel)
+	if (h.o.kernel) {
+		const struct flows_stats *fs = flows_get_stats();
+
+		/* "flows": the fuller of the two tables, which is the one that overflows first. */
 		cJSON_AddItemToObject(maps, "flows",
-				      fill(flows_get_stats()->flows, kernel_max_flows()));
+				      fill(fs->flows4 > fs->flows6 ? fs->flows4 : fs->flows6,
+					   kernel_max_flows()));
+		cJSON_AddItemToObject(maps, "flows4", fill(fs->flows4, kernel_max_flows()));
+		cJSON_AddItemToObject(maps, "flows6", fill(fs->flows6, kernel_max_flows()));
+	}
 	for (int l = 0; l < POLICY_NLISTS; l++)
 		cJSON_AddItemToObject(maps, policy_list_name(l),
 				      fill(policy_list_count(l), POLICY_MAX_ADDRS));
@@ -744,8 +951,11 @@ static cJSON *status_json(void)
 	cJSON_AddNumberToObject(web, "rejected", (double)h.st.rejected_4xx);
 	cJSON_AddNumberToObject(web, "event_clients", (double)h.st.sse_clients);
 	cJSON_AddNumberToObject(web, "event_slow_drops", (double)h.st.sse_slow_drops);
+	cJSON_AddItemToObject(j, "capture", status_capture());
 	cJSON_AddBoolToObject(web, "tls", h.tls);
 	cJSON_AddBoolToObject(web, "auth", h.auth);
+	/* Every module's counters now, as SPIN/stat publishes them every 30 s. */
+	cJSON_AddItemToObject(j, "stats", stats_json(h.o.kernel));
 	return j;
 }
 
@@ -865,10 +1075,10 @@ static char *metrics_text(void)
 		for (int i = 0; i < SPIN_STAT_MAX; i++)
 			tprintf(&t, "spin_kernel_events_total{counter=\"%s\"} %llu\n",
 				stat_names[i], (unsigned long long)stats[i]);
-		metric(&t, "spin_flows", "gauge", "Flows in the kernel table.",
+		metric(&t, "spin_flows", "gauge", "Flows in the kernel tables.",
 		       (double)flows_get_stats()->flows);
-		metric(&t, "spin_flows_max", "gauge", "Capacity of the kernel flow table.",
-		       kernel_max_flows());
+		metric(&t, "spin_flows_max", "gauge",
+		       "Capacity of each kernel flow table (IPv4, IPv6).", kernel_max_flows());
 	}
 	tprintf(&t, "# HELP spin_policy_entries Addresses on each list.\n"
 		    "# TYPE spin_policy_entries gauge\n");
@@ -1077,6 +1287,9 @@ static enum MHD_Result route(struct MHD_Connection *c, struct req *r, const char
 			return reply_json(c, 200, status_json());
 		return serve_events(c);
 	}
+	if (strcmp(url, HTTPD_API_PREFIX "capture_start") == 0 ||
+	    strcmp(url, HTTPD_API_PREFIX "capture_stop") == 0)
+		return serve_capture(c, url, method);
 	if (strncmp(url, HTTPD_API_PREFIX, strlen(HTTPD_API_PREFIX)) == 0) {
 		if (!auth_ok(c))
 			return reply_401(c);
@@ -1431,6 +1644,10 @@ void httpd_stop(void)
 {
 	for (struct sse_client *cl = h.clients; cl; cl = cl->next)
 		sse_kill(cl);
+	for (struct cap_client *cl = h.caps; cl; cl = cl->next) {
+		cl->dead = true;
+		cap_wake(cl);
+	}
 	/* Resumed connections must be processed (and closed) before MHD_stop_daemon. */
 	for (int i = 0; i < h.n; i++)
 		MHD_run(h.ds[i].d);

@@ -6,7 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/epoll.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <net/if.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -17,6 +23,7 @@
 
 #include "kernel.h"
 #include "log.h"
+#include "loop.h"
 #include "spin.skel.h"
 
 /* Our TC filter's identity on every interface: 'SP' and a priority of its own, so restarts
@@ -36,8 +43,8 @@ static struct {
 } k = {.lock_fd = -1};
 
 static const char *const map_names[] = {
-	SPIN_MAP_FLOWS,	  SPIN_MAP_CFG,	  SPIN_MAP_ADDRPOL, SPIN_MAP_PFXPOL,
-	SPIN_MAP_PAIRPOL, SPIN_MAP_STATS, SPIN_MAP_EVENTS,  SPIN_MAP_FRAGS,
+	SPIN_MAP_FLOWS,	  SPIN_MAP_FLOWS4, SPIN_MAP_CFG,    SPIN_MAP_ADDRPOL, SPIN_MAP_PFXPOL,
+	SPIN_MAP_PAIRPOL, SPIN_MAP_STATS,  SPIN_MAP_EVENTS, SPIN_MAP_FRAGS,   SPIN_MAP_CAPMAC,
 };
 
 static int ensure_bpffs(const char *pin_dir)
@@ -133,8 +140,10 @@ static int open_and_load(const struct kernel_opts *o)
 		k.skel->rodata->spin_ifindexes[i] = (__u32)o->ifaces->ifs[i].ifindex;
 	k.skel->rodata->spin_n_ifaces = (__u32)o->ifaces->n;
 	k.skel->rodata->spin_dns_enabled = o->dns_events;
-	if (o->max_flows)
+	if (o->max_flows) { /* per family: IPv6 in spin_flows, IPv4 in spin_flows4 */
 		bpf_map__set_max_entries(k.skel->maps.spin_flows, o->max_flows);
+		bpf_map__set_max_entries(k.skel->maps.spin_flows4, o->max_flows);
+	}
 	err = spin_bpf__load(k.skel);
 	if (err) {
 		spin_bpf__destroy(k.skel);
@@ -255,6 +264,43 @@ static int xdp_detach_ours(int ifindex, const char *ifname)
 	return bpf_xdp_detach(ifindex, flags, NULL);
 }
 
+/* The interface's driver name (ethtool), or "" when it cannot be told. */
+static void driver_name(const char *ifname, char *out, size_t len)
+{
+	struct ethtool_drvinfo info = {.cmd = ETHTOOL_GDRVINFO};
+	struct ifreq ifr = {};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	out[0] = '\0';
+	if (fd < 0)
+		return;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_data = (void *)&info;
+	if (ioctl(fd, SIOCETHTOOL, &ifr) == 0)
+		snprintf(out, len, "%s", info.driver);
+	close(fd);
+}
+
+/*
+ * In auto mode XDP is used only where it is cheap: a driver's native XDP. Not on veth, whose
+ * native XDP turns off GSO/TSO on the peer (bulk TCP through the lab fell to ~0.3 of its
+ * rate), and never generic XDP, which linearises every GRO super-packet: there, dropping at TC
+ * ingress costs less. xdp_mode native/generic force it.
+ */
+static bool xdp_worth_it(const char *ifname)
+{
+	char drv[32];
+
+	driver_name(ifname, drv, sizeof(drv));
+	if (strcmp(drv, "veth") == 0) {
+		pr_info("%s: veth: no XDP in auto mode (it would disable the peer's GSO); blocked "
+			"packets are dropped at TC ingress (xdp_mode=native forces XDP)",
+			ifname);
+		return false;
+	}
+	return true;
+}
+
 static int xdp_attach_one(struct kernel_iface_state *st, int prog_fd)
 {
 	const char *name = st->nif.name;
@@ -263,17 +309,21 @@ static int xdp_attach_one(struct kernel_iface_state *st, int prog_fd)
 	err = xdp_detach_ours(ifindex, name);
 	if (err)
 		return err;
+	if (k.xdp_mode == SPIN_XDP_AUTO && !xdp_worth_it(name))
+		return 0;
 	if (k.xdp_mode == SPIN_XDP_AUTO || k.xdp_mode == SPIN_XDP_NATIVE) {
-		err = bpf_xdp_attach(ifindex, prog_fd, XDP_FLAGS_DRV_MODE, NULL);
+		err = bpf_xdp_attach(ifindex, prog_fd,
+				     XDP_FLAGS_DRV_MODE | XDP_FLAGS_UPDATE_IF_NOEXIST, NULL);
 		if (!err) {
 			st->xdp_attached = SPIN_XDP_NATIVE;
 			return 0;
 		}
 		if (k.xdp_mode == SPIN_XDP_NATIVE)
 			return err;
-		pr_warn("%s: native XDP not supported by the driver (%s); using generic XDP, "
-			"blocked packets are dropped a little later",
+		pr_info("%s: the driver has no native XDP (%s): blocked packets are dropped at TC "
+			"ingress (generic XDP would cost more; xdp_mode=generic forces it)",
 			name, strerror(-err));
+		return 0;
 	}
 	err = bpf_xdp_attach(ifindex, prog_fd, XDP_FLAGS_SKB_MODE, NULL);
 	if (!err)
@@ -358,6 +408,11 @@ int kernel_flows_fd(void)
 	return bpf_map__fd(k.skel->maps.spin_flows);
 }
 
+int kernel_flows4_fd(void)
+{
+	return bpf_map__fd(k.skel->maps.spin_flows4);
+}
+
 int kernel_cfg_fd(void)
 {
 	return bpf_map__fd(k.skel->maps.spin_cfg);
@@ -383,6 +438,11 @@ int kernel_stats_fd(void)
 	return bpf_map__fd(k.skel->maps.spin_stats);
 }
 
+int kernel_capmac_fd(void)
+{
+	return k.skel ? bpf_map__fd(k.skel->maps.spin_capmac) : -EBADF;
+}
+
 int kernel_events_fd(void)
 {
 	return bpf_map__fd(k.skel->maps.spin_events);
@@ -390,7 +450,8 @@ int kernel_events_fd(void)
 
 unsigned int kernel_max_flows(void)
 {
-	return bpf_map__max_entries(k.skel->maps.spin_flows);
+	/* Each family has a table of this size (spin_flows4, spin_flows). */
+	return bpf_map__max_entries(k.skel->maps.spin_flows4);
 }
 
 bool kernel_maps_reused(void)
@@ -447,4 +508,129 @@ int kernel_read_stats(__u64 *out)
 	}
 	free(vals);
 	return err;
+}
+
+int kernel_addrpol_set(const struct spin_addr *a, __u32 flags)
+{
+	int fd = kernel_addrpol_fd();
+
+	if (flags)
+		return bpf_map_update_elem(fd, a, &flags, BPF_ANY) ? -errno : 0;
+	if (bpf_map_delete_elem(fd, a) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+int kernel_addrpol_prune(bool (*keep)(const struct spin_addr *a, void *ctx), void *ctx)
+{
+	struct spin_addr key, next;
+	void *prev = NULL;
+	int fd = kernel_addrpol_fd();
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (keep(&key, ctx))
+			continue;
+		if (bpf_map_delete_elem(fd, &key) && errno != ENOENT)
+			return -errno;
+		prev = NULL; /* the walk starts over after a deletion */
+	}
+	return 0;
+}
+
+int kernel_pairpol_set(const struct spin_pair_key *k, bool on)
+{
+	__u32 one = 1;
+	int fd = kernel_pairpol_fd();
+
+	if (on)
+		return bpf_map_update_elem(fd, k, &one, BPF_ANY) ? -errno : 0;
+	if (bpf_map_delete_elem(fd, k) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+int kernel_pairpol_clear(void)
+{
+	struct spin_pair_key key;
+	int fd = kernel_pairpol_fd();
+
+	while (bpf_map_get_next_key(fd, NULL, &key) == 0)
+		if (bpf_map_delete_elem(fd, &key))
+			return -errno;
+	return 0;
+}
+
+int kernel_capmac_set(const __u8 mac[6], __u32 streams)
+{
+	struct spin_cap_key key = {};
+	int fd = kernel_capmac_fd();
+
+	if (fd < 0)
+		return fd;
+	memcpy(key.mac, mac, sizeof(key.mac));
+	if (streams)
+		return bpf_map_update_elem(fd, &key, &streams, BPF_ANY) ? -errno : 0;
+	if (bpf_map_delete_elem(fd, &key) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+int kernel_capmac_clear(void)
+{
+	struct spin_cap_key key;
+	int fd = kernel_capmac_fd();
+
+	if (fd < 0)
+		return fd;
+	while (bpf_map_get_next_key(fd, NULL, &key) == 0)
+		if (bpf_map_delete_elem(fd, &key))
+			return -errno;
+	return 0;
+}
+
+static struct {
+	struct ring_buffer *rb;
+	struct loop_watch *watch;
+	int (*on_record)(const void *data, size_t size);
+} rbuf;
+
+static int ring_record(void *ctx, void *data, size_t size)
+{
+	rbuf.on_record(data, size);
+	return 0; /* a bad record never stops the consumer */
+}
+
+static void ring_readable(int fd, uint32_t events, void *ctx)
+{
+	int n = ring_buffer__consume(rbuf.rb);
+
+	if (n < 0)
+		pr_warn("ring buffer: %s", strerror(-n));
+}
+
+int kernel_events_start(int (*on_record)(const void *data, size_t size))
+{
+	int err;
+
+	rbuf.on_record = on_record;
+	rbuf.rb = ring_buffer__new(kernel_events_fd(), ring_record, NULL, NULL);
+	if (!rbuf.rb)
+		return -errno;
+	rbuf.watch = loop_watch_fd(ring_buffer__epoll_fd(rbuf.rb), EPOLLIN, ring_readable, NULL);
+	if (!rbuf.watch) {
+		err = -errno;
+		kernel_events_stop();
+		return err;
+	}
+	return 0;
+}
+
+void kernel_events_stop(void)
+{
+	loop_unwatch(rbuf.watch);
+	rbuf.watch = NULL;
+	ring_buffer__free(rbuf.rb);
+	rbuf.rb = NULL;
 }

@@ -8,6 +8,7 @@
 #define SPIN_KERNEL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "config.h"
 #include "netif.h"
@@ -36,13 +37,18 @@ int kernel_detach(const struct netif_set *ifaces, const char *pin_dir, bool unpi
 void kernel_close(void);
 
 /* Map fds (valid after kernel_open). */
+/* spin_flows (IPv6 flows) and spin_flows4 (IPv4 flows, struct spin_flow_key4). */
 int kernel_flows_fd(void);
+int kernel_flows4_fd(void);
 int kernel_cfg_fd(void);
 int kernel_addrpol_fd(void);
 int kernel_pfxpol_fd(void);
 int kernel_pairpol_fd(void);
 int kernel_stats_fd(void);
 int kernel_events_fd(void);
+/* spin_capmac; -EBADF when the kernel side is not open (user/devcap.c). */
+int kernel_capmac_fd(void);
+/* The capacity of each flow table (IPv4 and IPv6 have one each). */
 unsigned int kernel_max_flows(void);
 /* True when the maps were reused from a previous run (policy and counters survived). */
 bool kernel_maps_reused(void);
@@ -53,6 +59,24 @@ int kernel_cfg_read(struct spin_cfg *cfg);
 int kernel_cfg_write(const struct spin_cfg *cfg);
 /* Refreshes spin_cfg.clock_sec; called every second. */
 int kernel_cfg_set_clock(__u32 now);
+
+/*
+ * Policy and capture maps, as verbs: user space changes the kernel only through this module
+ * (a build without the kernel data path has none of it).
+ */
+/* flags: SPIN_POL_BLOCK / SPIN_POL_ALLOW; 0 removes the address. */
+int kernel_addrpol_set(const struct spin_addr *a, __u32 flags);
+/* Removes every address for which keep() says false. */
+int kernel_addrpol_prune(bool (*keep)(const struct spin_addr *a, void *ctx), void *ctx);
+int kernel_pairpol_set(const struct spin_pair_key *k, bool on);
+int kernel_pairpol_clear(void);
+/* streams: how many captures of mac run; 0 removes the MAC. */
+int kernel_capmac_set(const __u8 mac[6], __u32 streams);
+int kernel_capmac_clear(void);
+
+/* Consumes the ring buffer in the event loop: on_record for every record. 0 or -errno. */
+int kernel_events_start(int (*on_record)(const void *data, size_t size));
+void kernel_events_stop(void);
 
 /* Sums spin_stats over CPUs into out[SPIN_STAT_MAX]. */
 int kernel_read_stats(__u64 *out);

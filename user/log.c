@@ -5,7 +5,9 @@
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
+#ifndef SPIN_PASSIVE_ONLY
 #include <bpf/libbpf.h>
+#endif
 
 #include "log.h"
 
@@ -101,6 +103,7 @@ void log_print(int level, const char *fmt, ...)
 	va_end(ap);
 }
 
+#ifndef SPIN_PASSIVE_ONLY
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	int ours = level == LIBBPF_WARN	  ? LOG_LVL_WARN
@@ -117,3 +120,9 @@ void log_route_libbpf(void)
 {
 	libbpf_set_print(libbpf_print);
 }
+#else
+void log_route_libbpf(void)
+{
+	/* no libbpf in a passive-only build */
+}
+#endif

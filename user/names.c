@@ -216,7 +216,6 @@ int names_remember(const struct node *n, const char *name)
 static void parse_lease_line(char *line)
 {
 	char *save = NULL, *expiry, *mac, *ip, *host;
-	unsigned int b[6];
 	uint8_t m[6];
 	char key[64];
 
@@ -226,8 +225,7 @@ static void parse_lease_line(char *line)
 	host = strtok_r(NULL, " \t\n", &save);
 	if (!expiry || !mac || !ip || !host || strcmp(host, "*") == 0)
 		return;
-	if (strlen(mac) != 17 ||
-	    sscanf(mac, "%2x:%2x:%2x:%2x:%2x:%2x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]) != 6)
+	if (nodes_mac_parse(mac, m))
 		return;
 	/* A DHCP host name is what the device says: keep only harmless characters. */
 	for (char *c = host; *c; c++)
@@ -236,8 +234,6 @@ static void parse_lease_line(char *line)
 			return;
 	if (strlen(host) > NODE_NAME_MAX)
 		return;
-	for (int i = 0; i < 6; i++)
-		m[i] = (uint8_t)b[i];
 	mac_key(m, key, sizeof(key));
 	put(&nm.dhcp, key, host, NULL);
 }

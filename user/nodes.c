@@ -788,6 +788,7 @@ cJSON *node_to_json(const struct node *n)
 	cJSON *o = cJSON_CreateObject(), *ips, *doms;
 	bool blocked = false, excepted = false;
 	char buf[NODES_ADDR_STRLEN];
+	const char *vendor;
 	unsigned int i;
 	bool ok;
 
@@ -802,6 +803,9 @@ cJSON *node_to_json(const struct node *n)
 		snprintf(buf, sizeof(buf), "%02x:%02x:%02x:%02x:%02x:%02x", n->mac[0], n->mac[1],
 			 n->mac[2], n->mac[3], n->mac[4], n->mac[5]);
 		ok = ok && cJSON_AddStringToObject(o, "mac", buf) != NULL;
+		vendor = nc.ops.vendor ? nc.ops.vendor(n->mac, nc.ops.ctx) : NULL;
+		if (vendor)
+			ok = ok && cJSON_AddStringToObject(o, "vendor", vendor) != NULL;
 	}
 	if (blocked)
 		ok = ok && cJSON_AddTrueToObject(o, "is_blocked") != NULL;
@@ -826,4 +830,29 @@ cJSON *node_to_json(const struct node *n)
 		return NULL;
 	}
 	return o;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int nodes_mac_parse(const char *s, uint8_t mac[6])
+{
+	if (!s || strlen(s) != 17)
+		return -EINVAL;
+	for (int i = 0; i < 6; i++) {
+		int hi = hexval(s[i * 3]), lo = hexval(s[i * 3 + 1]);
+
+		if (hi < 0 || lo < 0 || (i < 5 && s[i * 3 + 2] != ':'))
+			return -EINVAL;
+		mac[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
 }

@@ -49,6 +49,8 @@ struct nodes_ops {
 	bool (*protected_node)(const struct node *n, void *ctx);
 	/* is_blocked / is_excepted for the JSON. May be NULL (both false). */
 	void (*flags)(const struct node *n, bool *blocked, bool *excepted, void *ctx);
+	/* The maker of a device's MAC for the JSON's "vendor" (NULL: none). May be NULL. */
+	const char *(*vendor)(const uint8_t mac[6], void *ctx);
 	void *ctx;
 };
 
@@ -125,5 +127,7 @@ cJSON *node_to_json(const struct node *n);
 const char *nodes_addr_str(const struct spin_addr *a, char buf[NODES_ADDR_STRLEN]);
 /* Parses dotted IPv4 (stored IPv4-mapped) or IPv6 text. Returns 0 or -EINVAL. */
 int nodes_addr_parse(const char *s, struct spin_addr *a);
+/* Exactly "xx:xx:xx:xx:xx:xx" (hex digits, either case): nothing else is a MAC. 0 or -EINVAL. */
+int nodes_mac_parse(const char *s, uint8_t mac[6]);
 
 #endif

@@ -8,7 +8,6 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <time.h>
-#include <bpf/bpf.h>
 #include <uthash.h>
 
 #include "kernel.h"
@@ -107,16 +106,8 @@ static int kernel_sync_addr(const struct spin_addr *a)
 {
 	__u32 flags = (policy_has(POLICY_BLOCK, a) ? SPIN_POL_BLOCK : 0) |
 		      (policy_has(POLICY_ALLOW, a) ? SPIN_POL_ALLOW : 0);
-	int fd;
 
-	if (!pol.kernel)
-		return 0;
-	fd = kernel_addrpol_fd();
-	if (flags)
-		return bpf_map_update_elem(fd, a, &flags, BPF_ANY) ? -errno : 0;
-	if (bpf_map_delete_elem(fd, a) && errno != ENOENT)
-		return -errno;
-	return 0;
+	return pol.kernel ? kernel_addrpol_set(a, flags) : 0;
 }
 
 static cJSON *node_ips_json(uint32_t id)
@@ -324,8 +315,7 @@ static void kpair_want(const struct spin_addr *x, const struct spin_addr *y)
 static int kernel_sync_pairs(void)
 {
 	struct kpair_item *k, *tmp;
-	__u32 one = 1;
-	int err = 0, fd = pol.kernel ? kernel_pairpol_fd() : -1;
+	int err = 0, e;
 
 	for (k = pol.kpairs; k; k = k->hh.next)
 		k->wanted = false;
@@ -341,14 +331,14 @@ static int kernel_sync_pairs(void)
 	HASH_ITER(hh, pol.kpairs, k, tmp)
 	{
 		if (!k->wanted) {
-			if (fd >= 0 && bpf_map_delete_elem(fd, &k->key) && errno != ENOENT)
-				err = -errno;
+			e = pol.kernel ? kernel_pairpol_set(&k->key, false) : 0;
+			err = err ? err : e;
 			HASH_DEL(pol.kpairs, k);
 			free(k);
 			continue;
 		}
-		if (fd >= 0 && bpf_map_update_elem(fd, &k->key, &one, BPF_ANY))
-			err = -errno;
+		e = pol.kernel ? kernel_pairpol_set(&k->key, true) : 0;
+		err = err ? err : e;
 		pol.n_kpairs++;
 	}
 	return err;
@@ -575,46 +565,33 @@ static int load(void)
 	return err;
 }
 
+static bool listed(const struct spin_addr *a, void *ctx)
+{
+	return policy_has(POLICY_BLOCK, a) || policy_has(POLICY_ALLOW, a);
+}
+
 /* Pushes the whole policy into the (possibly reused) maps: stale entries go. */
 static int kernel_push_all(void)
 {
-	struct spin_addr key, next;
-	void *prev = NULL;
-	int fd = kernel_addrpol_fd();
-
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		key = next;
-		prev = &key;
-		if (!policy_has(POLICY_BLOCK, &key) && !policy_has(POLICY_ALLOW, &key)) {
-			bpf_map_delete_elem(fd, &key);
-			prev = NULL; /* the iteration restarts after a deletion */
-		}
-	}
-	for (int l = POLICY_BLOCK; l <= POLICY_ALLOW; l++)
-		for (struct addr_item *it = pol.lists[l]; it; it = it->hh.next)
-			kernel_sync_addr(&it->a);
-	fd = kernel_pairpol_fd();
-	{
-		struct spin_pair_key pk, pn;
-		void *pp = NULL;
-
-		while (bpf_map_get_next_key(fd, pp, &pn) == 0) {
-			pk = pn;
-			bpf_map_delete_elem(fd, &pk);
-		}
-	}
-	pol.n_kpairs = 0;
 	struct kpair_item *k, *tmp;
+	int err;
 
+	err = kernel_addrpol_prune(listed, NULL);
+	for (int l = POLICY_BLOCK; l <= POLICY_ALLOW && !err; l++)
+		for (struct addr_item *it = pol.lists[l]; it && !err; it = it->hh.next)
+			err = kernel_sync_addr(&it->a);
+	if (!err)
+		err = kernel_pairpol_clear();
+	pol.n_kpairs = 0;
 	HASH_ITER(hh, pol.kpairs, k, tmp)
 	{
 		HASH_DEL(pol.kpairs, k);
 		free(k);
 	}
-	kernel_sync_pairs();
-	return kernel_commit();
+	if (!err)
+		err = kernel_sync_pairs();
+	return err ? err : kernel_commit();
 }
-
 int policy_init(const char *state_dir, bool kernel, const struct policy_ops *ops)
 {
 	int err;

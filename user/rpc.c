@@ -87,38 +87,12 @@ static int list_param(const cJSON *params, struct rpc_reply *r)
 	return l;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Exactly "xx:xx:xx:xx:xx:xx" (hex digits, either case): nothing else reaches a lookup. */
-static int parse_mac(const char *s, uint8_t mac[6])
-{
-	if (strlen(s) != 17)
-		return -EINVAL;
-	for (int i = 0; i < 6; i++) {
-		int hi = hexval(s[i * 3]), lo = hexval(s[i * 3 + 1]);
-
-		if (hi < 0 || lo < 0 || (i < 5 && s[i * 3 + 2] != ':'))
-			return -EINVAL;
-		mac[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
-}
-
 static struct node *device_param(const cJSON *params, const char *name, struct rpc_reply *r)
 {
 	uint8_t mac[6];
 	struct node *n;
 
-	if (parse_mac(str_param(params, name), mac)) {
+	if (nodes_mac_parse(str_param(params, name), mac)) {
 		fail(r, RPC_INVALID_PARAMS, "Invalid params: %s must be a MAC address", name);
 		return NULL;
 	}
@@ -179,6 +153,17 @@ static void m_list_device_flows(const cJSON *params, struct rpc_reply *r)
 		return;
 	r->result = traffic_device_flows(node_id(n));
 	policy_foreach_flow_peer(node_id(n), add_blocked_peer, r->result);
+}
+
+static void m_get_device_history(const cJSON *params, struct rpc_reply *r)
+{
+	struct node *n = node_param(params, "node", r);
+
+	if (!n)
+		return;
+	r->result = traffic_device_history(node_id(n));
+	if (!r->result)
+		fail(r, RPC_METHOD_ERROR, "Out of memory");
 }
 
 static void m_list_iplist(const cJSON *params, struct rpc_reply *r)
@@ -359,6 +344,7 @@ static const struct rpc_method methods[] = {
 	{"list_devices", {}, "complex", false, m_list_devices},
 	{"get_device_data", {{"node", ARG_INT}}, "complex", false, m_get_device_data},
 	{"list_device_flows", {{"device", ARG_STRING}}, "complex", false, m_list_device_flows},
+	{"get_device_history", {{"node", ARG_INT}}, "complex", false, m_get_device_history},
 	{"list_iplist", {{"list", ARG_STRING}}, "complex", false, m_list_iplist},
 	{"add_iplist_node",
 	 {{"list", ARG_STRING}, {"node", ARG_INT}},

@@ -9,6 +9,7 @@
 
 #include "bus.h"
 #include "capture.h"
+#include "devcap.h"
 #include "dns.h"
 #include "events.h"
 #include "flows.h"
@@ -22,6 +23,7 @@
 #include "neigh.h"
 #include "netif.h"
 #include "nodes.h"
+#include "oui.h"
 #include "policy.h"
 #include "rpc.h"
 #include "stats.h"
@@ -121,6 +123,11 @@ static void on_node_deleted(uint32_t id, void *ctx)
 	bus_clear(bus_node_topic(id, topic, sizeof(topic)));
 	traffic_node_deleted(id);
 	policy_node_deleted(id);
+}
+
+static const char *on_node_vendor(const uint8_t mac[6], void *ctx)
+{
+	return oui_vendor(mac);
 }
 
 static bool on_node_protected(const struct node *n, void *ctx)
@@ -345,6 +352,7 @@ static int start_kernel(const struct spin_config *cfg)
 	struct events_ops eo = {
 		.is_lan = is_local,
 		.learn_mac = on_mac_learned,
+		.capture = devcap_handle_record,
 	};
 	int err;
 
@@ -356,7 +364,7 @@ static int start_kernel(const struct spin_config *cfg)
 	if (err)
 		return err;
 	kernel_cfg_set_clock(boottime_sec());
-	err = flows_init(kernel_flows_fd(), kernel_max_flows(), FLOW_IDLE_S, kernel_maps_reused());
+	err = flows_init(kernel_flows_fd(), kernel_flows4_fd(), FLOW_IDLE_S, kernel_maps_reused());
 	if (err)
 		return err;
 	/* Reused maps hold what a previous run counted: take it as the baseline now, so that
@@ -366,7 +374,8 @@ static int start_kernel(const struct spin_config *cfg)
 		if (err < 0)
 			return err;
 	}
-	return events_init(kernel_events_fd(), &eo);
+	err = events_init(&eo);
+	return err ? err : kernel_events_start(events_handle_record);
 }
 
 /* --- passive mode: the capture is the packet source --- */
@@ -522,7 +531,7 @@ static void on_relink(void *ctx)
 	if (app.kernel_open) {
 		/* Report what was counted up to now, then hand over to the new programs. */
 		on_tick(NULL);
-		events_destroy();
+		kernel_events_stop();
 		flows_destroy();
 		kernel_close();
 		app.kernel_open = false;
@@ -550,6 +559,7 @@ static int start_modules(const struct spin_config *cfg)
 		.deleted = on_node_deleted,
 		.protected_node = on_node_protected,
 		.flags = on_node_flags,
+		.vendor = on_node_vendor,
 	};
 	struct traffic_ops to = {
 		.is_local = is_local,
@@ -561,6 +571,7 @@ static int start_modules(const struct spin_config *cfg)
 	struct policy_ops po = {.list_changed = on_list_changed};
 	int err;
 
+	oui_load(NULL); /* without it devices have no "vendor"; it says so */
 	err = bus_init(cfg->pubsub_channel_traffic);
 	if (!err)
 		err = nodes_init(&no, cfg->node_cache_retain_time, 0);
@@ -574,6 +585,10 @@ static int start_modules(const struct spin_config *cfg)
 		err = lan_init(cfg, &app.ifs);
 	if (!err)
 		err = passive.on ? start_capture(cfg) : start_kernel(cfg);
+	if (!err && !passive.on) /* after the kernel: it clears what a previous run left */
+		err = devcap_init(&(struct devcap_opts){.max_bytes = cfg->capture_max_bytes,
+							.max_seconds = cfg->capture_max_seconds,
+							.kernel = true});
 	if (!err)
 		err = policy_init(cfg->state_dir, !passive.on, &po);
 	if (!err)
@@ -592,7 +607,8 @@ static void stop_modules(void)
 	loop_timer_del(passive.wait);
 	passive.wait = NULL;
 	capture_close();
-	events_destroy();
+	devcap_destroy(); /* before kernel_close(): it empties spin_capmac */
+	kernel_events_stop();
 	flows_destroy();
 	policy_destroy();
 	if (app.kernel_open)
@@ -603,6 +619,7 @@ static void stop_modules(void)
 	names_destroy();
 	stats_destroy();
 	nodes_destroy();
+	oui_destroy();
 	bus_destroy();
 }
 

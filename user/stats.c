@@ -46,6 +46,8 @@ static void collect_kernel(struct emitter *e)
 
 	emit(e, "sweeps", fs->sweeps, STAT_TOTAL);
 	emit(e, "flows", fs->flows, STAT_MAX);
+	emit(e, "flows4", fs->flows4, STAT_MAX);
+	emit(e, "flows6", fs->flows6, STAT_MAX);
 	emit(e, "max_flows", kernel_max_flows(), STAT_MAX);
 	emit(e, "removed", fs->removed, STAT_TOTAL);
 	emit(e, "last_sweep_us", fs->last_sweep_us, STAT_MAX);

@@ -45,10 +45,18 @@ struct hist {
 	UT_hash_handle hh;
 };
 
+/* A device's last hour, one bucket per minute of the traffic clock: index minute % 60. */
+struct minutes {
+	int64_t last; /* the newest bucket's minute (Unix time / 60) */
+	uint64_t bytes[TRAFFIC_MINUTES];
+	uint64_t packets[TRAFFIC_MINUTES];
+};
+
 struct device_hist {
 	uint32_t device;
 	unsigned int n;
 	struct hist *rows;
+	struct minutes *minutes; /* NULL until it has traffic (or beyond the cap) */
 	UT_hash_handle hh;
 };
 
@@ -84,6 +92,9 @@ static void device_free(struct device_hist *d)
 {
 	struct hist *h, *tmp;
 
+	if (d->minutes)
+		t.st.minutes_devices--;
+	free(d->minutes);
 	HASH_ITER(hh, d->rows, h, tmp)
 	{
 		HASH_DEL(d->rows, h);
@@ -161,6 +172,80 @@ static void hist_add(uint32_t device, const struct hist_key *key, uint64_t bytes
 	h->lastseen = now;
 }
 
+static int64_t minute_of(time_t when)
+{
+	return (int64_t)when / 60;
+}
+
+/* Adds to minute m, moving the window forward if m is newer; older than the hour is dropped. */
+static void minutes_add(struct minutes *mh, int64_t m, uint64_t bytes, uint64_t packets)
+{
+	if (m > mh->last) {
+		for (int64_t i = mh->last + 1; i <= m && i <= mh->last + TRAFFIC_MINUTES; i++) {
+			mh->bytes[i % TRAFFIC_MINUTES] = 0;
+			mh->packets[i % TRAFFIC_MINUTES] = 0;
+		}
+		mh->last = m;
+	} else if (mh->last - m >= TRAFFIC_MINUTES) {
+		return;
+	}
+	mh->bytes[m % TRAFFIC_MINUTES] += bytes;
+	mh->packets[m % TRAFFIC_MINUTES] += packets;
+}
+
+static struct minutes *minutes_get(uint32_t device)
+{
+	struct device_hist *d = device_get(device, true);
+
+	if (!d || d->minutes)
+		return d ? d->minutes : NULL;
+	if (t.st.minutes_devices >= TRAFFIC_MINUTES_DEVICES) {
+		t.st.minutes_full++;
+		return NULL;
+	}
+	d->minutes = calloc(1, sizeof(*d->minutes));
+	if (d->minutes)
+		t.st.minutes_devices++;
+	return d->minutes;
+}
+
+static void minutes_count(uint32_t device, uint64_t bytes, uint64_t packets)
+{
+	struct minutes *mh = minutes_get(device);
+
+	if (mh)
+		minutes_add(mh, minute_of(t.now), bytes, packets);
+}
+
+/* Bucket i (oldest first) of the hour ending with minute 'now_m'; 0 outside the window. */
+static void minutes_read(const struct minutes *mh, int64_t now_m, unsigned int i, uint64_t *bytes,
+			 uint64_t *packets)
+{
+	int64_t m = now_m - (TRAFFIC_MINUTES - 1) + i;
+
+	*bytes = *packets = 0;
+	if (!mh || m > mh->last || mh->last - m >= TRAFFIC_MINUTES)
+		return;
+	*bytes = mh->bytes[m % TRAFFIC_MINUTES];
+	*packets = mh->packets[m % TRAFFIC_MINUTES];
+}
+
+static void minutes_merge(uint32_t into, const struct minutes *from)
+{
+	struct minutes *mh;
+
+	if (!from)
+		return;
+	mh = minutes_get(into);
+	for (unsigned int i = 0; mh && i < TRAFFIC_MINUTES; i++) {
+		uint64_t b, p;
+
+		minutes_read(from, from->last, i, &b, &p);
+		if (b || p)
+			minutes_add(mh, from->last - (TRAFFIC_MINUTES - 1) + i, b, p);
+	}
+}
+
 static uint32_t node_for(const struct spin_addr *a)
 {
 	struct node *n = nodes_get_ip(a, t.now);
@@ -216,6 +301,11 @@ void traffic_add(const struct flow_delta *d, void *ctx)
 	hk.icmp_type = is_icmp(k->proto) ? k->icmp_type : 0;
 	hk.to = src_local ? key.to : key.from;
 	hist_add(src_local ? key.from : key.to, &hk, bytes, packets, t.now);
+	/* Both ends' charts count a flow between two devices, as the live UI does. */
+	if (src_local)
+		minutes_count(key.from, bytes, packets);
+	if (dst_local && key.to != key.from)
+		minutes_count(key.to, bytes, packets);
 }
 
 void traffic_begin(time_t now)
@@ -263,10 +353,79 @@ static void publish_envelope(const char *command, cJSON *result, bool with_argum
 	cJSON_Delete(env);
 }
 
+/*
+ * The traffic message is written by hand: it holds nothing but integers, and cJSON's number
+ * printing (printf and a scanf round trip per number) was most of a sweep's cost with 10k
+ * flows. Everything else still goes through cJSON.
+ */
+struct textbuf {
+	char *p;
+	size_t len, cap;
+	bool failed;
+};
+
+static void tb_put(struct textbuf *b, const char *s, size_t n)
+{
+	if (b->failed)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 4096;
+		char *p;
+
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		p = realloc(b->p, cap);
+		if (!p) {
+			b->failed = true;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void tb_str(struct textbuf *b, const char *s)
+{
+	tb_put(b, s, strlen(s));
+}
+
+static void tb_u64(struct textbuf *b, uint64_t v)
+{
+	char digits[21];
+	int i = sizeof(digits);
+
+	do {
+		digits[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	tb_put(b, digits + i, sizeof(digits) - (size_t)i);
+}
+
+static void tb_field(struct textbuf *b, const char *name, uint64_t v)
+{
+	tb_str(b, name);
+	tb_u64(b, v);
+}
+
+static void flow_text(struct textbuf *b, const struct agg *a)
+{
+	tb_field(b, "{\"from\":", a->key.from);
+	tb_field(b, ",\"to\":", a->key.to);
+	tb_field(b, ",\"protocol\":", a->key.proto);
+	tb_field(b, ",\"from_port\":", a->key.from_port);
+	tb_field(b, ",\"to_port\":", a->key.to_port);
+	tb_field(b, ",\"size\":", a->size);
+	tb_field(b, ",\"count\":", a->count);
+	tb_str(b, "}");
+}
+
 static void flush_traffic(void)
 {
-	cJSON *result, *flows;
 	uint64_t total_size = 0, total_count = 0;
+	struct textbuf b = {};
 	struct agg *a;
 
 	if (!t.interval)
@@ -274,23 +433,27 @@ static void flush_traffic(void)
 	for (a = t.interval; a; a = a->hh.next) {
 		touch_and_publish(a->key.from);
 		touch_and_publish(a->key.to);
-	}
-	result = cJSON_CreateObject();
-	flows = cJSON_CreateArray();
-	cJSON_AddNumberToObject(result, "timestamp", (double)t.now);
-	for (a = t.interval; a; a = a->hh.next) {
-		cJSON_AddItemToArray(flows, flow_json(a));
 		total_size += a->size;
 		total_count += a->count;
+	}
+	tb_field(&b, "{\"command\":\"traffic\",\"argument\":\"\",\"result\":{\"timestamp\":",
+		 (uint64_t)t.now);
+	tb_field(&b, ",\"total_size\":", total_size);
+	tb_field(&b, ",\"total_count\":", total_count);
+	tb_str(&b, ",\"flows\":[");
+	for (a = t.interval; a; a = a->hh.next) {
+		if (a != t.interval)
+			tb_str(&b, ",");
+		flow_text(&b, a);
 		t.st.flows_reported++;
 	}
-	cJSON_AddNumberToObject(result, "total_size", (double)total_size);
-	cJSON_AddNumberToObject(result, "total_count", (double)total_count);
-	cJSON_AddItemToObject(result, "flows", flows);
+	tb_str(&b, "]}}");
 	t.st.bytes_reported += total_size;
 	t.st.packets_reported += total_count;
 	t.st.messages++;
-	publish_envelope("traffic", result, true);
+	if (!b.failed)
+		t.ops.publish(b.p, t.ops.ctx);
+	free(b.p);
 	agg_free(&t.interval);
 }
 
@@ -333,6 +496,31 @@ cJSON *traffic_device_flows(uint32_t device_id)
 		cJSON_AddItemToArray(arr, o);
 	}
 	return arr;
+}
+
+cJSON *traffic_device_history(uint32_t device_id)
+{
+	struct device_hist *d = device_get(device_id, false);
+	time_t now = t.now ? t.now : time(NULL);
+	cJSON *o = cJSON_CreateObject(), *b = cJSON_AddArrayToObject(o, "bytes"),
+	      *p = cJSON_AddArrayToObject(o, "packets");
+	bool ok = o && b && p;
+
+	ok = ok && cJSON_AddNumberToObject(o, "interval", 60);
+	ok = ok && cJSON_AddNumberToObject(o, "end", (double)((minute_of(now) + 1) * 60));
+	ok = ok && cJSON_AddNumberToObject(o, "updated", (double)t.now);
+	for (unsigned int i = 0; ok && i < TRAFFIC_MINUTES; i++) {
+		uint64_t vb, vp;
+
+		minutes_read(d ? d->minutes : NULL, minute_of(now), i, &vb, &vp);
+		ok = cJSON_AddItemToArray(b, cJSON_CreateNumber((double)vb)) &&
+		     cJSON_AddItemToArray(p, cJSON_CreateNumber((double)vp));
+	}
+	if (!ok) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
 }
 
 /* Rows keyed by a remote that went away are re-keyed (merge) or dropped (deletion). */
@@ -384,6 +572,7 @@ void traffic_node_merged(uint32_t old_id, uint32_t new_id)
 		return;
 	/* A merged-away node with history was a device-side address: its rows move over. */
 	HASH_DEL(t.devices, old);
+	minutes_merge(new_id, old->minutes);
 	for (struct hist *h = old->rows, *next; h; h = next) {
 		next = h->hh.next;
 		hist_add(new_id, &h->key, h->bytes, h->packets, h->lastseen);

@@ -37,7 +37,15 @@ struct traffic_stats {
 	uint64_t bytes_reported;
 	uint64_t packets_reported;
 	uint64_t history_entries;
+	uint64_t minutes_devices; /* devices with a per-minute history now */
+	uint64_t minutes_full;	  /* per-minute histories refused at TRAFFIC_MINUTES_DEVICES */
 };
+
+/* get_device_history: per device, bytes and packets per minute over the last hour. */
+#define TRAFFIC_MINUTES 60
+#ifndef TRAFFIC_MINUTES_DEVICES
+#define TRAFFIC_MINUTES_DEVICES 4096 /* devices with one (~1 kB each) at most */
+#endif
 
 int traffic_init(const struct traffic_ops *ops, bool local_mode);
 void traffic_destroy(void);
@@ -49,6 +57,13 @@ void traffic_begin(time_t now);
 void traffic_flush(void);
 /* list_device_flows' rows for a device (array; caller owns it). */
 cJSON *traffic_device_flows(uint32_t device_id);
+/*
+ * get_device_history's result for a device (any node id: one without traffic has zeros):
+ * {"interval":60,"end":E,"bytes":[60],"packets":[60],"updated":U}, oldest minute first; the
+ * last bucket is the current minute [E-60, E), on the traffic clock (traffic_begin()). U is
+ * the timestamp of the last interval counted: traffic messages after it are not in it yet.
+ */
+cJSON *traffic_device_history(uint32_t device_id);
 /* A node disappeared or was merged into another: move or drop its history. */
 void traffic_node_merged(uint32_t old_id, uint32_t new_id);
 void traffic_node_deleted(uint32_t id);

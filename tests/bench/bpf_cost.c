@@ -41,6 +41,14 @@ static int fd_tc_parse(void)
 {
 	return bpf_program__fd(bench->progs.bench_tc_parse);
 }
+static int fd_tc_lk40(void)
+{
+	return bpf_program__fd(bench->progs.bench_tc_lk40);
+}
+static int fd_tc_lk16(void)
+{
+	return bpf_program__fd(bench->progs.bench_tc_lk16);
+}
 static int fd_spin_in(void)
 {
 	return bpf_program__fd(env.skel->progs.spin_tc_ingress);
@@ -67,6 +75,18 @@ static struct bench_case cases[] = {
 	 P_TC,
 	 fd_tc_parse,
 	 {TCP6, .sport = 1, .dport = 2, .payload_len = 64}},
+	{"parse + flow lookup only, 40-byte key (IPv4 TCP)",
+	 P_TC,
+	 fd_tc_lk40,
+	 {TCP4, .sport = 40000, .dport = 443, .payload_len = 64}},
+	{"parse + flow lookup only, 40-byte key (IPv6 TCP)",
+	 P_TC,
+	 fd_tc_lk40,
+	 {TCP6, .sport = 40000, .dport = 443, .payload_len = 64}},
+	{"parse + flow lookup only, 16-byte IPv4 key",
+	 P_TC,
+	 fd_tc_lk16,
+	 {TCP4, .sport = 40000, .dport = 443, .payload_len = 64}},
 	{"full TC ingress, IPv4 TCP, warm flow",
 	 P_TC,
 	 fd_spin_in,
@@ -95,7 +115,7 @@ static struct bench_case cases[] = {
 	  .payload_len = 100}},
 };
 #define N_CASES	 (sizeof(cases) / sizeof(cases[0]))
-#define I_BLOCKS 6 /* cases from here on run with the 10k-entry block list */
+#define I_BLOCKS 9 /* cases from here on run with the 10k-entry block list */
 
 static double ns[N_CASES][ROUNDS], ratio[N_CASES][ROUNDS];
 

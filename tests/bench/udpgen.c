@@ -25,6 +25,8 @@
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 
+#include "nodes.h"
+
 #define N_FLOWS	   256
 #define BASE_PORT  10000
 #define DST_PORT   9
@@ -112,14 +114,6 @@ static void build(const uint8_t *dmac, const uint8_t *smac, int family, const vo
 	}
 }
 
-static int parse_mac(const char *s, uint8_t *mac)
-{
-	return sscanf(s, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &mac[0], &mac[1], &mac[2], &mac[3],
-		      &mac[4], &mac[5]) == 6
-		       ? 0
-		       : -EINVAL;
-}
-
 static double now_s(void)
 {
 	struct timespec ts;
@@ -166,7 +160,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	family = strchr(argv[3], ':') ? 6 : 4;
-	if (parse_mac(argv[2], dmac) ||
+	if (nodes_mac_parse(argv[2], dmac) ||
 	    inet_pton(family == 4 ? AF_INET : AF_INET6, argv[3], saddr) != 1 ||
 	    inet_pton(family == 4 ? AF_INET : AF_INET6, argv[4], daddr) != 1) {
 		fprintf(stderr, "udpgen: bad MAC or addresses (both of one family)\n");

@@ -16,6 +16,7 @@
 #include <linux/pkt_cls.h>
 
 #include "spin_common.h"
+#include "flows.h"
 #include "spin.skel.h"
 #include "pktbuild.h"
 
@@ -78,8 +79,10 @@ static inline int h_open(struct h_env *e, uint32_t max_flows, int dns_enabled)
 	e->skel->rodata->spin_ifindexes[0] = H_ATTACHED_IF;
 	e->skel->rodata->spin_n_ifaces = 1;
 	e->skel->rodata->spin_dns_enabled = dns_enabled;
-	if (max_flows) {
+	if (max_flows) { /* both flow maps, as spind does */
 		err = bpf_map__set_max_entries(e->skel->maps.spin_flows, max_flows);
+		if (!err)
+			err = bpf_map__set_max_entries(e->skel->maps.spin_flows4, max_flows);
 		if (err)
 			return err;
 	}
@@ -182,11 +185,17 @@ static inline int h_flow(struct h_env *e, const struct h_key *ks, struct h_flow 
 {
 	struct spin_flow_val vals[e->ncpu];
 	struct spin_flow_key key;
-	int c;
+	struct spin_flow_key4 k4;
+	int c, err;
 
 	memset(f, 0, sizeof(*f));
 	h_make_key(&key, ks);
-	if (bpf_map_lookup_elem(bpf_map__fd(e->skel->maps.spin_flows), &key, vals))
+	/* IPv4 flows live in spin_flows4 under the compact key; IPv6 ones in spin_flows */
+	if (flows_key_to4(&key, &k4) == 0)
+		err = bpf_map_lookup_elem(bpf_map__fd(e->skel->maps.spin_flows4), &k4, vals);
+	else
+		err = bpf_map_lookup_elem(bpf_map__fd(e->skel->maps.spin_flows), &key, vals);
+	if (err)
 		return -errno;
 	for (c = 0; c < e->ncpu; c++) {
 		const struct spin_flow_val *v = &vals[c];

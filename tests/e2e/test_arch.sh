@@ -45,7 +45,7 @@ inner() { # OBJ LABEL DIR
 	check_eq "$arch: TC ingress passes an allowed packet (TC_ACT_OK)" \
 		"$(run spin_tc_ingress allowed)" 0
 	check_eq "$arch: TC ingress counted the allowed flow" \
-		"$(bpftool -j map dump pinned "$bpf/spin_flows" | "$PY" -c \
+		"$(bpftool -j map dump pinned "$bpf/spin_flows4" | "$PY" -c \
 			'import json,sys; print(len(json.load(sys.stdin)))')" 1
 
 	# Block 203.0.113.10 (IPv4-mapped) and tell the fast path policy exists (spin_cfg).

@@ -54,7 +54,8 @@ STATE=$E2E_TMP/state
 mkdir -p "$STATE"
 # A dnsmasq-format lease naming the thermostat.
 echo "$(($(date +%s) + 3600)) $THERMO_MAC 192.0.2.10 hall-thermostat *" >"$E2E_TMP/leases"
-ARGS=(-i lan0 -s "$STATE" -o "pin_dir=$PIN" -o "spinweb_port=$API_PORT"
+# Native XDP forced: auto mode leaves it off on veth, and its survival is tested here too.
+ARGS=(-i lan0 -s "$STATE" -o "pin_dir=$PIN" -o "spinweb_port=$API_PORT" -o xdp_mode=native
 	-o "dhcp_leases_file=$E2E_TMP/leases" -o pubsub_host=127.0.0.1)
 MQ=$E2E_TMP/mqtt.txt
 mqtt_capture_start "$MQ"

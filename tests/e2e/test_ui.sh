@@ -3,7 +3,9 @@
 # playwright-core (tests/ui/ui.mjs): the map shows the lab's devices by name and the services
 # they talk to; blocking a service in the page stops the device's traffic (checked with curl
 # from the device's namespace), unblocking restores it; a rename shows up; the page lives
-# through a daemon restart. Screenshots of the main views go to docs/images/.
+# through a daemon restart; a freshly opened device page charts spind's last hour at once
+# (get_device_history) and nameless devices fall back to maker, then MAC. Screenshots of the
+# main views go to docs/images/.
 set -euo pipefail
 # Read by tests/run: browser-driven; the daemon paths are covered by the other e2e tests under SAN.
 # shellcheck disable=SC2034
@@ -81,6 +83,7 @@ for d in "${!NAMES[@]}"; do
 done
 
 start_spind || e2e_done
+SPIND_STARTED=$(date +%s)
 "$SPIN_LAB" expose "$UI_PORT" >/dev/null
 if ! wait_for 10 curl -sf -o /dev/null "$UI_URL"; then
 	fail "web UI reachable on $UI_URL" "no answer through spin-lab expose"
@@ -140,6 +143,14 @@ else
 fi
 
 ui views
+
+# --- the device page's last hour comes from spind: the thermostat's habit (a fetch every 5 s)
+# must have a minute before the history page opens, so that minute can only come from spind.
+now=$(date +%s)
+if [ $((now / 60)) -eq $((SPIND_STARTED / 60)) ]; then
+	sleep $((60 - now % 60 + 1))
+fi
+ui history "$NEW_NAME"
 
 # --- daemon restart: the page must notice, reconnect and redraw
 spind_stop

@@ -4,7 +4,8 @@
 //
 //   node tests/ui/ui.mjs PHASE [ARGS...]    environment: UI_URL, UI_CDP, UI_SHOTS
 //   phases: open DEVICE-NAMES REMOTE-NAMES | block REMOTE | unblock REMOTE |
-//           rename DEVICE NEW-NAME | down | restart DEVICE-NAMES | views | phone | escaping
+//           rename DEVICE NEW-NAME | history DEVICE | down | restart DEVICE-NAMES | views |
+//           phone | escaping
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
@@ -135,6 +136,70 @@ const phases = {
 			await page.click('[data-view="map"]');
 			return text.replace(/×$/, '');
 		});
+	},
+
+	// A fresh page: the device page's chart must have spind's history (get_device_history) at
+	// once, including minutes before the page existed; names fall back to maker, then MAC.
+	async history(page, device) {
+		const p = await page.context().newPage();
+		await p.setViewportSize({ width: 1400, height: 900 });
+		const errors = [];
+		p.on('pageerror', (e) => errors.push(e.message));
+		const opened = Date.now() / 1000;
+		await p.goto(URL_);
+		await p.locator('#conn[data-state="connected"]').waitFor({ timeout: WAIT_MS });
+		await clickNode(p, device, 'device');
+		const clicked = Date.now();
+		await check(`device page of "${device}" loads get_device_history right after opening`, async () => {
+			await p.waitForFunction(() => document.querySelector('#panel .device-chart')?.dataset.history === 'loaded', null, { timeout: 5000 });
+			return `${Date.now() - clicked} ms`;
+		});
+		await check('the chart has the hour\'s 60 minutes, with traffic from before the page opened', async () => {
+			const r = await p.evaluate((openedAt) => {
+				const s = window.spin.panel.chartSeries;
+				const before = Math.floor(openedAt / 60) * 60;
+				let early = 0;
+				for (let i = 0; s && i < s.t.length; i++) if (s.t[i] < before) early += s.bytes[i];
+				return { n: s ? s.t.length : 0, early, fromServer: s ? s.fromServer : 0 };
+			}, opened);
+			if (r.n !== 60) throw new Error(`actual ${r.n} points, expected 60`);
+			if (!(r.early > 0)) throw new Error(`no traffic in the minutes before the page opened (${JSON.stringify(r)})`);
+			return `${Math.round(r.fromServer)} bytes from spind`;
+		});
+		await check('the chart keeps growing with live data', async () => {
+			const before = await p.evaluate(() => window.spin.panel.chartSeries.bytes.reduce((a, b) => a + b, 0));
+			await p.waitForFunction((b) => window.spin.panel.chartSeries.bytes.reduce((a, x) => a + x, 0) !== b, before, { timeout: WAIT_MS });
+		});
+		await check('get_device_history answers over the API: 60 minutes, a lab MAC has no vendor', async () => {
+			const r = await p.evaluate(async (name) => {
+				const call = async (method, params) => (await (await fetch('spin_api/jsonrpc', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+					body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) })).json());
+				const dev = (await call('list_devices')).result.find((d) => d.name === name);
+				const h = (await call('get_device_history', { node: dev.id })).result;
+				const bad = await call('get_device_history', { node: 'x' });
+				return { vendor: dev.vendor, n: h.bytes.length, p: h.packets.length, sum: h.bytes.reduce((a, b) => a + b, 0), interval: h.interval, end: h.end, bad: bad.error && bad.error.code };
+			}, device);
+			if (r.n !== 60 || r.p !== 60 || r.interval !== 60 || !(r.sum > 0) || r.end % 60) throw new Error(JSON.stringify(r));
+			if (r.vendor !== undefined) throw new Error(`locally administered MAC has vendor ${r.vendor}`);
+			if (r.bad !== -32602) throw new Error(`a string node id: error ${r.bad}, expected -32602`);
+			return `${r.sum} bytes in the hour`;
+		});
+		await check('a device without a name shows its maker and MAC tail, else its MAC', async () => {
+			await p.evaluate(() => {
+				const dev = (id, mac, vendor) => window.spin.store.apply({ topic: `SPIN/traffic/node/${id}`, retain: true,
+					payload: { command: 'nodeInfo', result: { id, mac, vendor, lastseen: 1, ips: [], domains: [] } } });
+				dev(999997, '00:00:0c:12:34:56', 'Cisco Systems, Inc');
+				dev(999998, '02:00:00:12:34:57');
+			});
+			await p.click('[data-view="devices"]');
+			const want = ['Cisco Systems, Inc 12:34:56', '02:00:00:12:34:57'];
+			for (const w of want) await p.locator('#device-table td strong', { hasText: w }).first().waitFor({ timeout: 5000 });
+			await p.evaluate(() => [999997, 999998].forEach((id) => window.spin.store.apply({ topic: `SPIN/traffic/node/${id}`, retain: true, payload: null })));
+			return want.join(' / ');
+		});
+		if (errors.length) fail('history page: no JavaScript errors', errors[0]);
+		else ok('history page: no JavaScript errors');
+		await p.close();
 	},
 
 	async down(page) {

@@ -156,8 +156,8 @@ static void test_methods(void)
 	cJSON *j;
 
 	j = call("list_rpc_methods", NULL);
-	CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItem(j, "result")), 15,
-		  "list_rpc_methods lists the 15 methods");
+	CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItem(j, "result")), 16,
+		  "list_rpc_methods lists the 16 methods");
 	CHECK(strstr(result_text(j),
 		     "{\"rpc-name\":\"set_device_flow_block\",\"rpc-args\":["
 		     "{\"rpc-arg-name\":\"device\",\"rpc-arg-type\":\"string\"},") != NULL,

@@ -55,6 +55,34 @@ export async function fetchStatus() {
 	return res.json();
 }
 
+const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
+
+// The download URL of a device's packet capture (the browser streams it to a file).
+export function captureUrl(mac) {
+	if (!MAC_RE.test(String(mac))) throw new RpcError(0, 'not a MAC address');
+	return `spin_api/capture_start?device=${encodeURIComponent(mac)}`;
+}
+
+// Ends every capture of a device; resolves to the number of downloads it ended.
+export async function captureStop(mac) {
+	if (!MAC_RE.test(String(mac))) throw new RpcError(0, 'not a MAC address');
+	let res;
+	try {
+		res = await fetch(`spin_api/capture_stop?device=${encodeURIComponent(mac)}`, { cache: 'no-store' });
+	} catch {
+		throw new RpcError(0, 'the gateway is unreachable');
+	}
+	let answer;
+	try {
+		answer = await res.json();
+	} catch {
+		throw new RpcError(0, `HTTP ${res.status} without a JSON answer`);
+	}
+	if (answer && answer.error) throw new RpcError(Number(answer.error.code) || res.status, String(answer.error.message || 'unknown error'));
+	if (!res.ok) throw new RpcError(res.status, `HTTP ${res.status}`);
+	return Number(answer && answer.result && answer.result.stopped) || 0;
+}
+
 // Does the server offer a GET endpoint? (capture download is optional.) 404/405 mean no.
 export async function probe(url) {
 	try {

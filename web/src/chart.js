@@ -26,13 +26,14 @@ export class RateChart {
 		return Math.max(200, this.container.clientWidth || 600);
 	}
 
-	// series: {t: [unix s], bytes: [n]}; gaps (seconds without traffic) are drawn as zero.
-	set(series) {
+	// series: {t: [unix s], bytes: [n]}, one sample per `step` seconds at most; gaps (steps
+	// without traffic) are drawn as zero.
+	set(series, step = 1) {
 		const t = [];
 		const v = [];
 		for (let i = 0; i < series.t.length; i++) {
-			if (i > 0 && series.t[i] - series.t[i - 1] > 1) {
-				t.push(series.t[i - 1] + 1, series.t[i] - 1);
+			if (i > 0 && series.t[i] - series.t[i - 1] > step) {
+				t.push(series.t[i - 1] + step, series.t[i] - step);
 				v.push(0, 0);
 			}
 			t.push(series.t[i]);

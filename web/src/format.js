@@ -17,10 +17,13 @@ export function isDevice(node) {
 	return typeof node.mac === 'string' && node.mac.length > 0;
 }
 
-// What a person calls the node: its given name, a domain, the MAC of a device, an address.
+// What a person calls the node: its given name; for a device its maker and the MAC's last
+// three bytes (the maker alone does not tell two phones apart), else a domain, else the MAC;
+// for a remote a domain, else an address.
 export function nodeName(node) {
 	if (!node) return '?';
 	if (node.name) return node.name;
+	if (isDevice(node) && node.vendor) return `${node.vendor} ${node.mac.slice(-8)}`;
 	if (node.domains && node.domains.length) return stripDot(node.domains[0]);
 	if (isDevice(node)) return node.mac;
 	if (node.ips && node.ips.length) return node.ips[0];

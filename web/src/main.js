@@ -111,4 +111,4 @@ $('#window').addEventListener('change', (ev) => {
 $('#graph').addEventListener('click', () => state.selected !== null && select(null));
 
 // For tests and debugging: read-only access to what the page believes.
-window.spin = { store, graph, state };
+window.spin = { store, graph, state, panel };

@@ -1,10 +1,11 @@
 // The side panel (a device page or a service's details, with their actions), the device
 // table and the block/allow/ignore lists.
-import { rpc } from './api.js';
+import { captureStop, captureUrl, rpc } from './api.js';
 import { act, notify } from './actions.js';
 import { RateChart } from './chart.js';
 import { el, clear } from './dom.js';
 import { ago, bytes, isDevice, nodeName, serviceName, stripDot } from './format.js';
+import { minuteSeries } from './history.js';
 
 const FLOWS_REFRESH_MS = 5000;
 
@@ -43,6 +44,37 @@ function listButtons(store, n) {
 		toggle('ignore', store.isIgnored(n), 'Ignore', 'Stop ignoring'));
 }
 
+// "Download capture" streams the device's frames to a pcap file (the browser's download) until
+// "Stop capture" or a server limit ends it.
+function captureButtons(n) {
+	const name = nodeName(n);
+	let url;
+	try {
+		url = captureUrl(n.mac);
+	} catch {
+		return [];
+	}
+	const stop = el('button', { type: 'button', 'data-action': 'capture-stop', text: 'Stop capture', hidden: true });
+	const cap = el('a', { class: 'button', href: url, download: `spin-${n.mac.replace(/:/g, '')}.pcap`, 'data-action': 'capture', text: 'Download capture' });
+	cap.onclick = () => {
+		stop.hidden = false;
+		notify(`Capture of ${name} started: the download runs until you stop it or a limit ends it`, 'info');
+	};
+	stop.onclick = async () => {
+		stop.disabled = true;
+		try {
+			const ended = await captureStop(n.mac);
+			notify(ended ? `Capture of ${name} stopped` : `No capture of ${name} was running`, 'success');
+			stop.hidden = true;
+		} catch (e) {
+			notify(`Stopping the capture of ${name} failed: ${e.message}${e.code ? ` (error ${e.code})` : ''}`, 'error');
+		} finally {
+			stop.disabled = false;
+		}
+	};
+	return [cap, stop];
+}
+
 export class DetailsPanel {
 	constructor(root, store, { captureAvailable }) {
 		this.root = root;
@@ -53,6 +85,8 @@ export class DetailsPanel {
 		this.flows = null;
 		this.flowBlocks = new Set();
 		this.timer = null;
+		this.history = null; // get_device_history's answer for the open device
+		this.chartSeries = null;
 	}
 
 	show(id) {
@@ -62,6 +96,8 @@ export class DetailsPanel {
 		this.chart = null;
 		this.id = id;
 		this.flows = null;
+		this.history = null;
+		this.chartSeries = null;
 		clear(this.root);
 		const n = id === null ? null : this.store.node(id);
 		if (!n) {
@@ -78,6 +114,26 @@ export class DetailsPanel {
 		this.refresh();
 		this.timer = setInterval(() => this.loadSlow(), FLOWS_REFRESH_MS);
 		this.loadSlow();
+		if (isDevice(n)) this.loadHistory(n);
+	}
+
+	// Once per opening: spind's last hour of the device; live traffic extends it (refresh).
+	async loadHistory(n) {
+		const id = n.id;
+		let h;
+		try {
+			h = await rpc('get_device_history', { node: id });
+		} catch (e) {
+			if (this.id === id && this.chartBox) {
+				this.chartBox.dataset.history = 'failed';
+				this.chartNote.textContent = `Earlier traffic unavailable (${e.message}): showing what this page saw.`;
+			}
+			return;
+		}
+		if (this.id !== id || !h || !Array.isArray(h.bytes)) return;
+		this.history = h;
+		this.chartBox.dataset.history = 'loaded';
+		this.refresh();
 	}
 
 	buildDevice(n) {
@@ -92,10 +148,11 @@ export class DetailsPanel {
 			await act(`Rename to ${name}`, 'set_device_name', { node: n.id, name }, save);
 		};
 		const extra = el('div', { class: 'actions' });
-		const cap = el('a', { class: 'button', href: `spin_api/capture_start?device=${encodeURIComponent(n.mac)}`, download: `spin-${n.mac.replace(/:/g, '')}.pcap`, 'data-action': 'capture', text: 'Download capture' });
-		if (this.captureAvailable()) extra.append(cap);
+		if (this.captureAvailable()) extra.append(...captureButtons(n));
 		const chartBox = el('div', { class: 'device-chart' });
-		this.root.append(form, extra, el('h3', { text: 'Traffic, last hour' }), chartBox);
+		this.chartBox = chartBox;
+		this.chartNote = el('p', { class: 'muted' });
+		this.root.append(form, extra, el('h3', { text: 'Traffic, last hour (average per minute)' }), chartBox, this.chartNote);
 		this.chart = new RateChart(chartBox, { height: 110, color: '#0891b2' });
 		this.flowsBox = el('div', { class: 'flows' }, el('p', { class: 'muted', text: 'Loading flows…' }));
 		this.dnsBox = el('div');
@@ -117,7 +174,7 @@ export class DetailsPanel {
 		const device = isDevice(n);
 		// Rebuilt only when what it shows changes: a button replaced between mouse down and
 		// up loses the click.
-		const info = [nodeName(n), n.mac, n.name, n.domains, n.ips,
+		const info = [nodeName(n), n.mac, n.vendor, n.name, n.domains, n.ips,
 			this.store.isBlocked(n), this.store.isAllowed(n), this.store.isIgnored(n)];
 		if (changed(this.header, info)) {
 			clear(this.header).append(
@@ -125,6 +182,7 @@ export class DetailsPanel {
 				el('div', { class: 'chips' }, el('span', { class: 'chip', text: device ? 'device' : 'service' }), ...chips(this.store, n)),
 				dl([
 					['MAC', n.mac],
+					['Maker', n.vendor],
 					['Name', n.name],
 					['Domains', (n.domains || []).map(stripDot)],
 					['Addresses', n.ips],
@@ -135,8 +193,8 @@ export class DetailsPanel {
 		const seen = this.header.querySelector('dd.lastseen');
 		if (seen) seen.textContent = ago(n.lastseen);
 		if (device) {
-			const h = this.store.deviceHistory.get(n.id);
-			if (this.chart) this.chart.set(h || { t: [], bytes: [] });
+			this.chartSeries = minuteSeries(this.history, this.store.deviceHistory.get(n.id), Date.now() / 1000);
+			if (this.chart) this.chart.set(this.chartSeries, 60);
 			this.renderDns(n);
 		} else {
 			this.renderTalkers(n);

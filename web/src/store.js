@@ -5,6 +5,7 @@ import { isDevice, serviceName } from './format.js';
 const HISTORY_SECONDS = 3600; // charts cover the last hour
 const MAX_DNS_PER_DEVICE = 200;
 const MAX_NODES = 20000; // a runaway stream must not eat the browser
+const MAX_VENDOR = 200; // spind cuts makers' names to 80 bytes
 
 const now = () => Date.now() / 1000;
 
@@ -121,6 +122,7 @@ export class Store extends EventTarget {
 			id: n.id,
 			name: typeof n.name === 'string' ? n.name : undefined,
 			mac: typeof n.mac === 'string' ? n.mac : undefined,
+			vendor: typeof n.vendor === 'string' && n.vendor.length <= MAX_VENDOR ? n.vendor : undefined,
 			is_blocked: n.is_blocked === true,
 			is_excepted: n.is_excepted === true,
 			lastseen: Number(n.lastseen) || 0,

@@ -1,0 +1,210 @@
+#!/usr/bin/env bash
+# Hostile input from a LAN host (the camera), as raw frames through the gateway:
+# - forged DNS answers (a name never asked; a name asked, but from the wrong resolver, with the
+#   wrong id, to the wrong port) do not rename remote nodes, while an answer that matches the
+#   remembered query does (the forging path works, so the negative checks can fail);
+# - malformed and absurd frames (truncated headers, lying lengths, bad IHL, deep IPv6 extension
+#   chains, stacked VLAN tags, broken DNS messages) raise the kernel's parse_error counter, do not
+#   disturb the counts of good traffic (within 1% of the wire) and never crash spind.
+set -euo pipefail
+. "$(dirname "$0")/../lib/e2e.sh"
+
+API_PORT=13128
+PIN=${SPIN_TEST_PIN_DIR:-/sys/fs/bpf/spin-$E2E_P-hostile}
+THERMO=02:00:00:00:00:10,192.0.2.10,2001:db8:1::10
+GW_MAC=02:00:00:00:00:01
+CAMERA_MAC=02:00:00:00:00:11
+TRUE_RESOLVER=203.0.113.20 # an address with no DNS server: queries stay unanswered
+FRAMES=$E2E_TMP/frames.py
+
+hostile_cleanup() { rm -rf "$PIN"; }
+trap 'rc=$?; hostile_cleanup; (exit $rc); e2e_on_exit' EXIT
+
+api() { gw curl -s --max-time 5 "http://127.0.0.1:$API_PORT$1"; }
+kstat() { api /spin_api/status | "$E2E_PY" -c "import json,sys; print(json.load(sys.stdin)['kernel']['$1'])"; }
+
+# Raw frame builder and sender (AF_PACKET on the camera's eth0, to the gateway's MAC).
+cat >"$FRAMES" <<'EOF'
+import socket, struct, sys
+
+GW, CAM = bytes.fromhex(sys.argv[1].replace(":", "")), bytes.fromhex(sys.argv[2].replace(":", ""))
+
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+def ip4(src, dst, proto, payload, total=None, ihl=5, opts=b""):
+    total = 20 + len(opts) + len(payload) if total is None else total
+    h = struct.pack("!BBHHHBBH4s4s", 0x40 | ihl, 0, total, 0x1234, 0, 64, proto, 0,
+                    socket.inet_aton(src), socket.inet_aton(dst)) + opts
+    h = h[:10] + struct.pack("!H", csum(h)) + h[12:]
+    return h + payload
+
+def udp(sport, dport, data, length=None):
+    return struct.pack("!HHHH", sport, dport, 8 + len(data) if length is None else length, 0) + data
+
+def eth(payload, etype=0x0800, vlans=0):
+    tags = b"".join(struct.pack("!HH", 0x8100, 10 + i) for i in range(vlans))
+    return GW + CAM + tags + struct.pack("!H", etype) + payload
+
+def name(n):
+    return b"".join(bytes([len(l)]) + l.encode() for l in n.split(".")) + b"\0"
+
+def dns_answer(qid, qname, addr):
+    q = name(qname) + struct.pack("!HH", 1, 1)
+    a = b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 300, 4) + socket.inet_aton(addr)
+    return struct.pack("!HHHHHH", qid, 0x8180, 1, 1, 0, 0) + q + a
+
+def send(frames, repeat=1):
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    s.bind(("eth0", 0))
+    n = 0
+    for _ in range(repeat):
+        for f in frames:
+            s.send(f)
+            n += 1
+    print(n)
+
+def spoof(args):  # RESOLVER SPORT CLIENT_PORT ID NAME ADDR
+    res, sport, cport, qid, qname, addr = args
+    d = dns_answer(int(qid, 0), qname, addr)
+    send([eth(ip4(res, "192.0.2.10", 17, udp(int(sport), int(cport), d)))])
+
+def garbage(args):  # REPEAT
+    me, them = "192.0.2.11", "203.0.113.10"
+    v6 = socket.inet_pton(socket.AF_INET6, "2001:db8:1::11") + \
+        socket.inet_pton(socket.AF_INET6, "2001:db8:203::10")
+    good_udp = udp(4000, 9, b"z" * 20)
+    ext = b"".join(struct.pack("!BB6x", 60, 0) for _ in range(8))  # 8 destination-option headers
+    loop = struct.pack("!HHHHHH", 7, 0x8180, 1, 1, 0, 0) + b"\xc0\x0c" + \
+        struct.pack("!HH", 1, 1)  # a name that points at itself
+    frames = [
+        eth(b"\x45\x00\x00"),                                     # IPv4 header cut short
+        eth(ip4(me, them, 17, good_udp, ihl=3)),                  # IHL below 5
+        eth(ip4(me, them, 17, good_udp, ihl=15)[:40]),            # IHL past the frame
+        eth(ip4(me, them, 17, good_udp, total=9000)),             # total length past the frame
+        eth(ip4(me, them, 17, good_udp, total=12)),               # total length below the header
+        eth(ip4(me, them, 6, b"\x00\x50")),                       # TCP header cut short
+        eth(ip4(me, them, 17, b"\x0f\xa0")),                      # UDP header cut short
+        eth(struct.pack("!IHBB", 0x60000000, 200, 17, 64) + v6 + good_udp, 0x86DD),  # payload len lies
+        eth(struct.pack("!IHBB", 0x60000000, len(ext) + 28, 60, 64) + v6 + ext + good_udp, 0x86DD),
+        eth(b"\x60\x00", 0x86DD),                                 # IPv6 header cut short
+        eth(ip4(me, them, 17, good_udp), vlans=3),                # three stacked VLAN tags
+        eth(ip4(me, them, 17, udp(4000, 53, loop))),              # DNS name compression loop
+        eth(ip4(me, them, 17, udp(4000, 53, b"\x00\x07\x81"))),   # DNS header cut short
+        eth(ip4(me, them, 17, udp(4000, 53, struct.pack("!HHHHHH", 9, 0x8180, 65535, 65535, 0, 0)))),
+        eth(ip4(me, them, 17, udp(4000, 53, b"x" * 30, length=4000))),  # UDP length lies
+    ]
+    send(frames, int(args[0]))
+
+{"spoof": spoof, "garbage": garbage}[sys.argv[3]](sys.argv[4:])
+EOF
+
+frames() { in_ns camera "$E2E_PY" "$FRAMES" "$GW_MAC" "$CAMERA_MAC" "$@"; }
+
+ask() { # NAME ID PORT: thermo sends one query to TRUE_RESOLVER (no answer comes back)
+	in_ns thermo "$E2E_PY" -c '
+import socket, struct, sys
+qname, qid, port = sys.argv[1], int(sys.argv[2], 0), int(sys.argv[3])
+q = struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0) + \
+    b"".join(bytes([len(l)]) + l.encode() for l in qname.split(".")) + b"\0\0\1\0\1"
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", port))
+s.sendto(q, (sys.argv[4], 53))
+' "$1" "$2" "$3" "$TRUE_RESOLVER"
+}
+
+domains_of() { mqtt_node_field "$MQ" "$1" domains; }
+
+rm -rf "$PIN"
+lab_up router --no-traffic
+ARGS=(-i lan0 -s "$E2E_TMP/state" -o "pin_dir=$PIN" -o "spinweb_port=$API_PORT"
+	-o pubsub_host=127.0.0.1)
+MQ=$E2E_TMP/mqtt.txt
+mqtt_capture_start "$MQ"
+spind_start "${ARGS[@]}" || e2e_done
+wait_for 10 api /spin_api/status || fail "status API answers" "no answer on port $API_PORT"
+
+# --- forged DNS answers
+# A name thermo never asked for, "from" the real resolver.
+frames spoof 198.51.100.1 53 40000 0x1111 evil.example 203.0.113.10 >/dev/null
+# A name thermo asked (pending: its resolver does not answer), answered by the wrong resolver,
+# with the wrong id, and to the wrong port.
+ask wiki.example 0x2222 40001
+frames spoof 198.51.100.1 53 40001 0x2222 wiki.example 203.0.113.12 >/dev/null
+frames spoof "$TRUE_RESOLVER" 53 40001 0x2223 wiki.example 203.0.113.12 >/dev/null
+frames spoof "$TRUE_RESOLVER" 53 40002 0x2222 wiki.example 203.0.113.12 >/dev/null
+frames spoof "$TRUE_RESOLVER" 5353 40001 0x2222 wiki.example 203.0.113.12 >/dev/null
+# The control: an answer matching the remembered query in every field is used.
+ask weather.example 0x3333 40003
+frames spoof "$TRUE_RESOLVER" 53 40003 0x3333 weather.example 203.0.113.19 >/dev/null
+sleep 1
+# Traffic to the addresses makes spind publish their nodes.
+for a in 203.0.113.10 203.0.113.12 203.0.113.19; do
+	in_ns thermo ping -c 1 -W 1 "$a" >/dev/null 2>&1 || true
+done
+sleep 2.5
+d=$(domains_of 203.0.113.19)
+case $d in *weather.example.*) ok "control: a fully matching answer names the node ($d)" ;;
+*) fail "control: a fully matching answer names the node" "203.0.113.19 has domains $d" ;; esac
+d=$(domains_of 203.0.113.10)
+case $d in *evil.example*) fail "an answer nobody asked for does not rename a node" "203.0.113.10 has $d" ;;
+*) ok "an answer nobody asked for does not rename a node ($d)" ;; esac
+d=$(domains_of 203.0.113.12)
+case $d in *wiki.example*) fail "wrong resolver, id or port does not rename a node" "203.0.113.12 has $d" ;;
+*) ok "wrong resolver, id or port does not rename a node ($d)" ;; esac
+# wiki.example was asked for, so it has a node (dnsquery) but must hold no address.
+bad=$("$E2E_PY" -c "$E2E_MQTT_PY"'
+info, _, _, _ = load(sys.argv[1])
+for versions in info.values():
+    for n in versions:
+        d = n.get("domains", [])
+        if "evil.example." in d or ("wiki.example." in d and n.get("ips")):
+            print(json.dumps(n))
+' "$MQ")
+check_eq "no nodeInfo joins a forged name to an address" "$bad" ""
+
+# --- malformed frames among good traffic
+mqtt_capture_stop
+MQ=$E2E_TMP/mqtt-garbage.txt
+mqtt_capture_start "$MQ"
+PCAP=$E2E_TMP/lan0.pcap
+pcap_start gw lan0 "$PCAP"
+pe0=$(kstat parse_error)
+e2e_bg garbage in_ns camera "$E2E_PY" "$FRAMES" "$GW_MAC" "$CAMERA_MAC" garbage 200
+GARBAGE_PID=$E2E_BG_PID
+in_ns thermo ping -c 20 -i 0.05 -s 1000 -W 1 203.0.113.13 >/dev/null 2>&1 || true
+in_ns thermo curl -s -o /dev/null --max-time 10 --local-port 41000 http://203.0.113.14/1M.bin || true
+wait "$GARBAGE_PID" 2>/dev/null || true
+sleep 2.5
+pcap_stop
+mqtt_capture_stop
+pe1=$(kstat parse_error)
+sent=$(cat "$E2E_TMP/garbage.log" 2>/dev/null || echo 0)
+if [ "$((pe1 - pe0))" -gt 0 ]; then
+	ok "malformed frames raise parse_error ($((pe1 - pe0)) for $sent frames sent)"
+else
+	fail "malformed frames raise parse_error" "parse_error $pe0 -> $pe1 after $sent frames"
+fi
+read -r wire _ <<<"$(pcap_flow_bytes "$PCAP" 1 192.0.2.10 0 203.0.113.13 0)"
+read -r got _ _ <<<"$(mqtt_flow_bytes "$MQ" 1 "$THERMO" 203.0.113.13 0 0)"
+check_eq "ping among garbage: bytes exact (41120 on the wire: 20 x 1028 x 2)" "$got" 41120
+check_eq "ping among garbage: the capture agrees" "$wire" 41120
+read -r wire _ <<<"$(pcap_flow_bytes "$PCAP" 6 192.0.2.10 41000 203.0.113.14 80)"
+read -r got _ _ <<<"$(mqtt_flow_bytes "$MQ" 6 "$THERMO" 203.0.113.14 41000 80)"
+if [ "${wire:-0}" -gt 1000000 ]; then
+	check_within "HTTP download among garbage: bytes within 1% of the wire ($got vs $wire)" \
+		"${got:-0}" "$wire" 1
+else
+	fail "HTTP download among garbage" "only ${wire:-0} bytes on the wire"
+fi
+check_cmd "spind alive after the garbage" kill -0 "$SPIND_PID"
+spind_stop
+nsenter --net="/run/netns/$E2E_P-gw" "$E2E_OUT/spind" -x -i lan0 -o "pin_dir=$PIN" \
+	>/dev/null 2>&1 || true
+hostile_cleanup
+e2e_done
