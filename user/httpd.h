@@ -36,7 +36,7 @@ struct httpd_limits {
 #define HTTPD_DEF_RATE_PER_S	   200
 #define HTTPD_DEF_RATE_BURST	   400
 #define HTTPD_DEF_SSE_QUEUE	   (1024 * 1024)
-#define HTTPD_DEF_SSE_KEEPALIVE_MS 15000
+#define HTTPD_DEF_SSE_KEEPALIVE_MS 5000 /* also how soon a gone client frees its slot */
 
 struct httpd_opts {
 	const struct spin_config *cfg; /* spinweb_*, web_root, http_max_connections */
