@@ -70,7 +70,7 @@ static int write_capture(const char *path, long packets, size_t len, int tcp, ui
 	pcap_t *pc = pcap_open_dead(DLT_EN10MB, 65535);
 	pcap_dumper_t *d = pc ? pcap_dump_open(pc, path) : NULL;
 	uint8_t buf[1514];
-	struct pcap_pkthdr h = { .caplen = (bpf_u_int32)len, .len = (bpf_u_int32)len };
+	struct pcap_pkthdr h = {.caplen = (bpf_u_int32)len, .len = (bpf_u_int32)len};
 
 	if (!d) {
 		fprintf(stderr, "capture_replay: cannot write %s: %s\n", path,
@@ -92,8 +92,8 @@ static int write_capture(const char *path, long packets, size_t len, int tcp, ui
 
 static double replay(const char *path, long *packets)
 {
-	struct capture_ops ops = { .delta = on_delta, .is_lan = is_lan };
-	struct capture_opts o = { .fast = true, .max_flows = 262144 };
+	struct capture_ops ops = {.delta = on_delta, .is_lan = is_lan};
+	struct capture_opts o = {.fast = true, .max_flows = 262144};
 	struct timespec a, b;
 
 	delta_packets = 0;
@@ -131,8 +131,8 @@ static int bench(const char *name, const char *path, long packets, int rounds)
 	}
 	qsort(mpps, (size_t)rounds, sizeof(mpps[0]), cmp_double);
 	getrusage(RUSAGE_SELF, &ru);
-	printf("| %s | %ld | %.2f (%.2f - %.2f) | %ld |\n", name, packets, mpps[rounds / 2], mpps[0],
-	       mpps[rounds - 1], ru.ru_maxrss / 1024);
+	printf("| %s | %ld | %.2f (%.2f - %.2f) | %ld |\n", name, packets, mpps[rounds / 2],
+	       mpps[0], mpps[rounds - 1], ru.ru_maxrss / 1024);
 	return 0;
 }
 
@@ -150,7 +150,7 @@ int main(int argc, char **argv)
 	close(fd1);
 	close(fd2);
 	log_init("capture_replay", false, LOG_LVL_ERR, NULL);
-	dns_init(&(struct dns_ops){ 0 }, 0);
+	dns_init(&(struct dns_ops){0}, 0);
 	if (write_capture(small, packets, 64, 0, 100000) ||
 	    write_capture(bulk, packets, 1514, 1, 4)) {
 		rc = 1;
