@@ -92,7 +92,7 @@ ping_counted() { # NAME: thermo pings 203.0.113.10; traffic reports what crossed
 	mqtt_capture_start "$mq"
 	pcap_start gw lan0 "$pcap"
 	in_ns thermo ping -c 5 -i 0.2 -W 1 203.0.113.10 >/dev/null 2>&1 || true
-	sleep 2.5
+	sleep 3.5
 	pcap_stop
 	mqtt_capture_stop
 	wire=$(pcap_flow_bytes "$pcap" 1 192.0.2.10 0 203.0.113.10 0)

@@ -11,7 +11,7 @@ OUT=$SPIN_TOP/build-passive
 PCAP=$SPIN_TOP/tests/fuzz/corpus/pcap/eth-dns.pcap
 PORT=18831
 
-if make -C "$SPIN_TOP" -s PASSIVE_ONLY=1 "$OUT/spind" >"$E2E_TMP/make.log" 2>&1; then
+if make -C "$SPIN_TOP" -s PASSIVE_ONLY=1 build-passive/spind >"$E2E_TMP/make.log" 2>&1; then
 	ok "make PASSIVE_ONLY=1 builds spind"
 else
 	fail "make PASSIVE_ONLY=1 builds spind" "$(tail -3 "$E2E_TMP/make.log" | tr '\n' ' ')"

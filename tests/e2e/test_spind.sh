@@ -56,7 +56,7 @@ mkdir -p "$STATE"
 echo "$(($(date +%s) + 3600)) $THERMO_MAC 192.0.2.10 hall-thermostat *" >"$E2E_TMP/leases"
 # Native XDP forced: auto mode leaves it off on veth, and its survival is tested here too.
 ARGS=(-i lan0 -s "$STATE" -o "pin_dir=$PIN" -o "spinweb_port=$API_PORT" -o xdp_mode=native
-	-o "dhcp_leases_file=$E2E_TMP/leases" -o pubsub_host=127.0.0.1)
+	-o "dhcp_leases_file=$E2E_TMP/leases" -o pubsub_host=127.0.0.1 -o jsonrpc_mqtt=1)
 MQ=$E2E_TMP/mqtt.txt
 mqtt_capture_start "$MQ"
 spind_start "${ARGS[@]}" || { e2e_done; exit 1; }
@@ -98,6 +98,18 @@ else
 fi
 check_eq "the merged node holds the address" \
 	"$(node_with "$MQ" 203.0.113.12)" "$after"
+
+# --- JSON-RPC over MQTT (jsonrpc_mqtt = 1): SPIN/jsonrpc/q -> SPIN/jsonrpc/a
+e2e_bg rpc-answer gw mosquitto_sub -h 127.0.0.1 -t SPIN/jsonrpc/a -C 1 -W 10
+sleep 0.5
+gw mosquitto_pub -h 127.0.0.1 -t SPIN/jsonrpc/q \
+	-m '{"jsonrpc":"2.0","id":4242,"method":"list_iplist","params":{"list":"ignore"}}'
+if wait_for 10 grep -q '"id":4242' "$E2E_TMP/rpc-answer.log" &&
+	grep -q '"result":\[' "$E2E_TMP/rpc-answer.log"; then
+	ok "JSON-RPC over MQTT answers on SPIN/jsonrpc/a"
+else
+	fail "JSON-RPC over MQTT answers on SPIN/jsonrpc/a" "$(cat "$E2E_TMP/rpc-answer.log")"
+fi
 
 # --- the broker goes away and comes back
 read -r mpid _ <"$SPIN_LAB_STATE/pids/mosquitto.pid"
