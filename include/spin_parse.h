@@ -421,4 +421,24 @@ static __always_inline int spin_flow_key_from_pkt(const struct spin_pkt *pkt,
 	return dir;
 }
 
+/* The full key of an IPv4 flow (IPv4-mapped addresses), as the policy maps
+ * are keyed and as user space reports flows. */
+static __always_inline void spin_flow_key_from4(const struct spin_flow_key4 *k4,
+						struct spin_flow_key *key)
+{
+	__builtin_memset(key, 0, sizeof(*key));
+	key->addr_a.a[10] = 0xff;
+	key->addr_a.a[11] = 0xff;
+	key->addr_b.a[10] = 0xff;
+	key->addr_b.a[11] = 0xff;
+	__builtin_memcpy(&key->addr_a.a[12], &k4->addr_a, 4);
+	__builtin_memcpy(&key->addr_b.a[12], &k4->addr_b, 4);
+	key->port_a = k4->port_a;
+	key->port_b = k4->port_b;
+	key->proto = k4->proto;
+	key->family = 4;
+	key->icmp_type = k4->icmp_type;
+	key->icmp_code = k4->icmp_code;
+}
+
 #endif /* SPIN_PARSE_H */

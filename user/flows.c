@@ -1,4 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* First: it brings <netinet/in.h> in before libbpf pulls in the UAPI headers. */
+#include "spin_parse.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,21 +48,6 @@ static struct {
 	size_t n_doomed;
 	struct flows_stats st;
 } f = {.maps = {{.fd = -1}, {.fd = -1}}};
-
-void flows_key_from4(const struct spin_flow_key4 *k4, struct spin_flow_key *key)
-{
-	memset(key, 0, sizeof(*key));
-	key->addr_a.a[10] = key->addr_a.a[11] = 0xff;
-	key->addr_b.a[10] = key->addr_b.a[11] = 0xff;
-	memcpy(&key->addr_a.a[12], &k4->addr_a, 4);
-	memcpy(&key->addr_b.a[12], &k4->addr_b, 4);
-	key->port_a = k4->port_a;
-	key->port_b = k4->port_b;
-	key->proto = k4->proto;
-	key->family = 4;
-	key->icmp_type = k4->icmp_type;
-	key->icmp_code = k4->icmp_code;
-}
 
 int flows_key_to4(const struct spin_flow_key *key, struct spin_flow_key4 *k4)
 {
@@ -306,7 +294,7 @@ static const struct spin_flow_key *batch_key(const struct flow_map *m, const voi
 {
 	if (m != &f.maps[FM_FLOWS4])
 		return (const struct spin_flow_key *)keys + i;
-	flows_key_from4((const struct spin_flow_key4 *)keys + i, tmp);
+	spin_flow_key_from4((const struct spin_flow_key4 *)keys + i, tmp);
 	return tmp;
 }
 

@@ -50,8 +50,8 @@ int flows_init(int map_fd, int map4_fd, unsigned int idle_s, bool baseline);
 /* now: the clock written to spin_cfg.clock_sec. Returns flows seen, or -errno. */
 int flows_sweep(uint32_t now, flows_delta_cb cb, void *ctx);
 const struct flows_stats *flows_get_stats(void);
-/* Between spin_flows4's compact key and the full key: to4 gives -EINVAL unless family is 4. */
-void flows_key_from4(const struct spin_flow_key4 *k4, struct spin_flow_key *key);
+/* spin_flows4's compact key from the full key: -EINVAL unless family is 4. The other way is
+ * spin_flow_key_from4() in spin_parse.h, shared with the BPF programs. */
 int flows_key_to4(const struct spin_flow_key *key, struct spin_flow_key4 *k4);
 void flows_destroy(void);
 
