@@ -163,7 +163,9 @@ const phases = {
 				return { n: s ? s.t.length : 0, early, fromServer: s ? s.fromServer : 0 };
 			}, opened);
 			if (r.n !== 60) throw new Error(`actual ${r.n} points, expected 60`);
-			if (!(r.early > 0)) throw new Error(`no traffic in the minutes before the page opened (${JSON.stringify(r)})`);
+			// What spind held when the page opened is the history from before it; the minute
+			// buckets alone miss it when all of that traffic fell in the opening minute.
+			if (!(r.early > 0 || r.fromServer > 0)) throw new Error(`no traffic from before the page opened (${JSON.stringify(r)})`);
 			return `${Math.round(r.fromServer)} bytes from spind`;
 		});
 		await check('the chart keeps growing with live data', async () => {
