@@ -501,7 +501,8 @@ static void scan_request(const uint8_t *data, size_t size, struct scan *s)
 
 			while (e < end && *e != '\n' && (pass || (*e != '\r' && *e != '\0')))
 				e++;
-			if (pass == 1 && (e == l || (e - l == 1 && *l == '\r'))) {
+			/* a line that starts with CR or NUL may end the headers (a C string) */
+			if (pass == 1 && (e == l || *l == '\r' || *l == '\0')) {
 				s->pipelined = e < end && memmem(e, (size_t)(end - e), "HTTP/", 5);
 				break;
 			}
