@@ -24,6 +24,9 @@ struct spin_acct {
 	__u8 syn;   /* TCP SYN without ACK: this direction opened the flow */
 	__u8 frag;  /* the packet is a fragment */
 	__u8 count; /* 0: only blocked packets are counted (XDP, which leaves passes to TC) */
+	__u8 xdp;   /* frame is an xdp_md, else an __sk_buff */
+	/* at an ingress hook, the program's context: a new slot reads the Ethernet source */
+	void *frame;
 };
 
 /*
@@ -151,6 +154,28 @@ static __always_inline __u8 spin_flow_policy(const struct spin_cfg *cfg, const v
 	return spin_policy_eval(cfg, &key);
 }
 
+#define SPIN_ETH_SRC_OFF 6
+
+/*
+ * Only when a slot is initialised, with a helper: copying the MAC per packet would cost the
+ * common path, and a packet pointer kept until here loses its bounds proof.
+ */
+static __always_inline void spin_slot_mac(struct spin_flow_val *val, const struct spin_acct *a)
+{
+	long err;
+
+	if (!a->frame)
+		return;
+	if (a->xdp)
+		err = bpf_xdp_load_bytes(a->frame, SPIN_ETH_SRC_OFF, val->mac, sizeof(val->mac));
+	else
+		err = bpf_skb_load_bytes(a->frame, SPIN_ETH_SRC_OFF, val->mac, sizeof(val->mac));
+	if (err)
+		return;
+	val->mac_dir = a->dir;
+	val->flags |= SPIN_FLOW_F_MAC;
+}
+
 /*
  * The verdict of an existing flow for this CPU's slot: cached unless policy_gen moved. A slot
  * with ifindex 0 was never touched on this CPU (the flow was created on another one): it is
@@ -168,6 +193,7 @@ static __always_inline __u8 spin_slot_verdict(const struct spin_cfg *cfg, const 
 		val->first_seen = cfg->clock_sec;
 		val->last_seen = cfg->clock_sec;
 		val->initiator = a->dir;
+		spin_slot_mac(val, a);
 	}
 	val->verdict = spin_flow_policy(cfg, mkey, v4);
 	val->policy_gen = gen;
@@ -195,6 +221,7 @@ static __always_inline int spin_flow_create(void *map, const void *mkey, const s
 	nv.verdict = verdict;
 	nv.initiator = a->dir;
 	nv.flags = SPIN_FLOW_F_CREATED;
+	spin_slot_mac(&nv, a);
 	spin_slot_count(cfg, &nv, a, verdict);
 	err = bpf_map_update_elem(map, mkey, &nv, BPF_NOEXIST);
 	if (!err)

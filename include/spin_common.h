@@ -20,7 +20,7 @@
  * version stored in the pinned spin_cfg map and recreates the pins (policy is reloaded from
  * the state directory) instead of misreading old layouts.
  */
-#define SPIN_LAYOUT_VERSION 3
+#define SPIN_LAYOUT_VERSION 4
 
 #define SPIN_PIN_DIR "/sys/fs/bpf/spin"
 
@@ -128,6 +128,12 @@ enum spin_verdict {
  * of other CPUs are initialised on their first packet and only guess the initiator.
  */
 #define SPIN_FLOW_F_CREATED 0x04
+/*
+ * mac holds the Ethernet source of the packet that created this CPU's slot, received at an
+ * ingress hook from the side mac_dir names (its source address): how spind learns a LAN
+ * address's MAC when no neighbour entry tells it (a bridge that does not route).
+ */
+#define SPIN_FLOW_F_MAC 0x08
 
 /*
  * Per-CPU counters of one flow (spin_flows is a per-CPU hash, so the fast path needs no atomic
@@ -146,9 +152,11 @@ struct spin_flow_val {
 	__u8 verdict;	  /* enum spin_verdict, cached for policy_gen */
 	__u8 initiator;	  /* enum spin_flow_dir of the side that opened the flow */
 	__u8 flags;	  /* SPIN_FLOW_F_* */
-	__u8 pad[5];
+	__u8 mac_dir;	  /* enum spin_flow_dir of the endpoint 'mac' belongs to */
+	__u8 mac[6];	  /* with SPIN_FLOW_F_MAC: that endpoint's Ethernet address */
+	__u8 pad[6];
 };
-SPIN_ASSERT_SIZE(struct spin_flow_val, 72);
+SPIN_ASSERT_SIZE(struct spin_flow_val, 80);
 
 /*
  * The single entry of spin_cfg: written by spind, read by every packet. Policy changes bump

@@ -47,6 +47,8 @@ static struct {
 	struct spin_flow_key *doomed;
 	size_t n_doomed;
 	struct flows_stats st;
+	flows_mac_cb mac_cb;
+	void *mac_ctx;
 } f = {.maps = {{.fd = -1}, {.fd = -1}}};
 
 int flows_key_to4(const struct spin_flow_key *key, struct spin_flow_key4 *k4)
@@ -133,11 +135,17 @@ const struct flows_stats *flows_get_stats(void)
 	return &f.st;
 }
 
+void flows_set_mac_cb(flows_mac_cb cb, void *ctx)
+{
+	f.mac_cb = cb;
+	f.mac_ctx = ctx;
+}
+
 /* Folds the per-CPU values of one flow into one. The initiator is the one a TCP SYN named,
  * else the one recorded by the CPU that created the entry. */
 static void sum_cpus(const struct spin_flow_val *v, struct spin_flow_val *out)
 {
-	int created = -1, syn = -1, best;
+	int created = -1, syn = -1, mac = -1, best;
 
 	memset(out, 0, sizeof(*out));
 	for (int c = 0; c < f.ncpus; c++) {
@@ -159,12 +167,20 @@ static void sum_cpus(const struct spin_flow_val *v, struct spin_flow_val *out)
 			created = c;
 		if ((p->flags & SPIN_FLOW_F_SYN_SEEN) && syn < 0)
 			syn = c;
+		/* the creating slot's MAC, else the first one a slot recorded */
+		if ((p->flags & SPIN_FLOW_F_MAC) && (mac < 0 || (p->flags & SPIN_FLOW_F_CREATED)))
+			mac = c;
 	}
 	best = syn >= 0 ? syn : created;
 	if (best >= 0) {
 		out->initiator = v[best].initiator;
 		out->ifindex = v[best].ifindex;
-		out->flags = v[best].flags;
+		out->flags = v[best].flags & ~SPIN_FLOW_F_MAC;
+	}
+	if (mac >= 0) {
+		out->flags |= SPIN_FLOW_F_MAC;
+		out->mac_dir = v[mac].mac_dir;
+		memcpy(out->mac, v[mac].mac, sizeof(out->mac));
 	}
 }
 
@@ -244,6 +260,11 @@ static void process_one(const struct spin_flow_key *key, const struct spin_flow_
 	if (!e)
 		return;
 	e->seen_sweep = f.sweep_no;
+	if (created && (sum.flags & SPIN_FLOW_F_MAC) && f.mac_cb) {
+		f.st.macs++;
+		f.mac_cb(sum.mac_dir == SPIN_DIR_AB ? &key->addr_a : &key->addr_b, sum.mac,
+			 sum.ifindex, f.mac_ctx);
+	}
 	if (created && f.baseline) {
 		memcpy(e->bytes, sum.bytes, sizeof(e->bytes));
 		memcpy(e->packets, sum.packets, sizeof(e->packets));

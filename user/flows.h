@@ -27,6 +27,13 @@ struct flow_delta {
 
 typedef void (*flows_delta_cb)(const struct flow_delta *d, void *ctx);
 
+/*
+ * A new flow whose first packet at an ingress hook came from the endpoint addr with the
+ * Ethernet source mac, on the attached interface ifindex.
+ */
+typedef void (*flows_mac_cb)(const struct spin_addr *addr, const uint8_t mac[6], uint32_t ifindex,
+			     void *ctx);
+
 struct flows_stats {
 	uint64_t sweeps;
 	uint64_t flows;	  /* flows in the kernel tables (both) at the last sweep */
@@ -36,6 +43,7 @@ struct flows_stats {
 	uint64_t last_sweep_us;
 	uint64_t max_sweep_us;
 	uint64_t batch_fallbacks; /* sweeps that had to use get_next_key */
+	uint64_t macs;		  /* new flows that named their source's MAC */
 };
 
 /*
@@ -47,6 +55,8 @@ struct flows_stats {
  * first sweep only records the counters it finds instead of reporting them as new traffic.
  */
 int flows_init(int map_fd, int map4_fd, unsigned int idle_s, bool baseline);
+/* Who hears of the MACs new flows carry (NULL: nobody). */
+void flows_set_mac_cb(flows_mac_cb cb, void *ctx);
 /* now: the clock written to spin_cfg.clock_sec. Returns flows seen, or -errno. */
 int flows_sweep(uint32_t now, flows_delta_cb cb, void *ctx);
 const struct flows_stats *flows_get_stats(void);

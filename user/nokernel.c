@@ -164,6 +164,11 @@ int flows_init(int map_fd, int map4_fd, unsigned int idle_s, bool baseline)
 	return -EOPNOTSUPP;
 }
 
+/* No kernel flows: MACs come from the capture itself. */
+void flows_set_mac_cb(flows_mac_cb cb, void *ctx)
+{
+}
+
 int flows_sweep(uint32_t now, flows_delta_cb cb, void *ctx)
 {
 	return -EOPNOTSUPP;

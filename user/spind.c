@@ -233,6 +233,19 @@ static void on_mac_learned(const struct spin_addr *ip, const uint8_t mac[6], voi
 		policy_node_changed(n);
 }
 
+/*
+ * A new flow's first packet from the LAN side: its source MAC and address, as a neighbour
+ * entry would say. A bridge that does not route has no neighbour entries for the devices
+ * behind it; this is how they get their MACs there.
+ */
+static void on_flow_mac(const struct spin_addr *ip, const uint8_t mac[6], uint32_t ifindex,
+			void *ctx)
+{
+	if ((mac[0] & 1) || !neigh_wanted(ip, (int)ifindex, NULL))
+		return;
+	on_mac_learned(ip, mac, NULL);
+}
+
 static void on_node_seen(struct node *n, void *ctx)
 {
 	names_apply(n);
@@ -598,11 +611,14 @@ static int start_modules(const struct spin_config *cfg)
 	if (!err && !passive.on) /* the host's neighbours are not the observed LAN's */
 		err = neigh_init(
 			&(struct neigh_ops){.wanted = neigh_wanted, .learned = on_mac_learned});
+	if (!err && !passive.on) /* now that the node cache and the policy are up */
+		flows_set_mac_cb(on_flow_mac, NULL);
 	return err;
 }
 
 static void stop_modules(void)
 {
+	flows_set_mac_cb(NULL, NULL);
 	neigh_destroy();
 	loop_timer_del(passive.wait);
 	passive.wait = NULL;

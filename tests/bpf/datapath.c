@@ -39,6 +39,7 @@ struct row {
 	uint64_t b_ab, b_ba, p_ab, p_ba, blk_b, blk_p;
 	int init; /* 0: unchecked, else 1 + expected initiator */
 	uint8_t flags;
+	int mac; /* 0: unchecked, -1: no MAC, else 1 + the side the packet's MAC belongs to */
 	int dns; /* DNS events expected */
 	uint16_t l3, l4, dns_off, cap;
 	void (*setup)(struct h_env *e); /* policy changes before the packet */
@@ -65,7 +66,8 @@ static const struct row basic[] = {
 	 .b_ab = 40,
 	 .p_ab = 1,
 	 .init = 1 + SPIN_DIR_AB,
-	 .flags = SPIN_FLOW_F_SYN_SEEN | SPIN_FLOW_F_CREATED},
+	 .flags = SPIN_FLOW_F_SYN_SEEN | SPIN_FLOW_F_CREATED,
+	 .mac = 1 + SPIN_DIR_AB},
 	{"v4 TCP SYN-ACK at egress folds into the same flow (B->A)",
 	 {.family = 4,
 	  .src = V4B,
@@ -98,7 +100,8 @@ static const struct row basic[] = {
 	 .b_ba = 40,
 	 .p_ba = 1,
 	 .init = 1 + SPIN_DIR_BA,
-	 .flags = SPIN_FLOW_F_SYN_SEEN | SPIN_FLOW_F_CREATED},
+	 .flags = SPIN_FLOW_F_SYN_SEEN | SPIN_FLOW_F_CREATED,
+	 .mac = 1 + SPIN_DIR_BA},
 	{"v4 UDP with Ethernet padding counts IP bytes only",
 	 {.family = 4,
 	  .src = V4A,
@@ -647,6 +650,7 @@ static const struct row basic[] = {
 	 .verdict = TC_ACT_OK,
 	 .st = {[SPIN_STAT_FLOW_NEW] = 1, [SPIN_STAT_DNS_EVENTS] = 1, [SPIN_STAT_DNS_TRUNC] = 1},
 	 .key = {UDP, V4A, 33337, "192.0.2.53", 53},
+	 .mac = -1, /* egress: the source MAC is the gateway's own */
 	 .b_ba = 1828,
 	 .p_ba = 1,
 	 .dns = 1,
@@ -772,7 +776,7 @@ static const struct row policy[] = {
 	{"XDP drops a blocked address and creates the flow",
 	 .pkt = {T4(V4A, BLK4, 2000, 80), .tcp_flags = SYN}, H_XDP, .verdict = XDP_DROP,
 	 .st = {[SPIN_STAT_FLOW_NEW] = 1, [SPIN_STAT_DROP_XDP] = 1},
-	 .key = {TCP, V4A, 2000, BLK4, 80}, .blk_b = 40, .blk_p = 1},
+	 .key = {TCP, V4A, 2000, BLK4, 80}, .blk_b = 40, .blk_p = 1, .mac = 1 + SPIN_DIR_AB},
 	{"XDP drops a blocked v6 prefix", .pkt = {U6("2001:db8:dead::9", V6A, 443, 5002)}, H_XDP,
 	 .verdict = XDP_DROP, .st = {[SPIN_STAT_FLOW_NEW] = 1, [SPIN_STAT_DROP_XDP] = 1},
 	 .key = {UDP, V6A, 5002, "2001:db8:dead::9", 443}, .blk_b = 48, .blk_p = 1},
@@ -857,6 +861,23 @@ static const struct row small[] = {
 		[SPIN_STAT_DROP_XDP] = 1}},
 };
 
+/* The Ethernet source pb_build() writes. */
+static const uint8_t pb_smac[6] = {0x02, 0, 0, 0, 0, 2};
+
+static void check_flow_mac(const struct row *r, const struct h_flow *f)
+{
+	char name[256];
+
+	snprintf(name, sizeof(name), "%s: MAC %s", r->name, r->mac > 0 ? "recorded" : "absent");
+	CHECK_INT(!!(f->flags & SPIN_FLOW_F_MAC), r->mac > 0, name);
+	if (r->mac < 0)
+		return;
+	snprintf(name, sizeof(name), "%s: MAC side", r->name);
+	CHECK_INT(f->mac_dir, r->mac - 1, name);
+	snprintf(name, sizeof(name), "%s: MAC is the frame's source", r->name);
+	CHECK(memcmp(f->mac, pb_smac, 6) == 0, name);
+}
+
 static void run_row(struct h_env *e, const struct row *r)
 {
 	uint64_t before[SPIN_STAT_MAX], after[SPIN_STAT_MAX];
@@ -915,6 +936,8 @@ static void run_row(struct h_env *e, const struct row *r)
 				snprintf(name, sizeof(name), "%s: flags", r->name);
 				CHECK_INT(f.flags & r->flags, r->flags, name);
 			}
+			if (r->mac)
+				check_flow_mac(r, &f);
 		}
 	}
 	snprintf(name, sizeof(name), "%s: DNS events", r->name);

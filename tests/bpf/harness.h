@@ -37,6 +37,7 @@ struct h_env {
 struct h_flow {
 	uint64_t bytes[2], packets[2], blk_bytes, blk_packets;
 	uint8_t initiator, flags, verdict; /* from the slot that created the flow */
+	uint8_t mac_dir, mac[6];
 };
 
 static inline int h_on_event(void *ctx, void *data, size_t size)
@@ -210,6 +211,8 @@ static inline int h_flow(struct h_env *e, const struct h_key *ks, struct h_flow 
 			f->initiator = v->initiator;
 			f->flags = v->flags;
 			f->verdict = v->verdict;
+			f->mac_dir = v->mac_dir;
+			memcpy(f->mac, v->mac, sizeof(f->mac));
 		}
 	}
 	return 0;

@@ -55,6 +55,34 @@ one_fetch() { # MODE FAMILY CAPTURE-IFACE MQTT-FILE
 	check_within "$name: flow packets on SPIN/traffic match the wire" "$count" "$pkts" 1
 }
 
+# Bridge mode: a LAN host that only talks to another LAN host (static neighbour, so no ARP to
+# the gateway either) never appears in the gateway's neighbour table; its MAC can only come
+# from its flow's first packet at the bridge port.
+QUIET_HOST=camera QUIET_IP=192.0.2.11 QUIET_MAC=02:00:00:00:00:11
+
+forget_quiet_host() { # before spind starts: no neighbour entry can tell it the MAC
+	gw ip -4 neigh flush to "$QUIET_IP" 2>/dev/null || true
+	gw ip -6 neigh flush to 2001:db8:1::11 2>/dev/null || true
+}
+
+quiet_host_mac() { # MQTT-FILE
+	local mac=""
+	in_ns "$QUIET_HOST" ip neigh replace 192.0.2.12 lladdr 02:00:00:00:00:12 dev eth0 nud permanent
+	in_ns "$QUIET_HOST" "$E2E_PY" -c 'import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for _ in range(3):
+    s.sendto(b"x" * 32, ("192.0.2.12", 9))'
+	for _ in $(seq 1 20); do
+		mac=$(mqtt_node_field "$1" "$QUIET_IP" mac)
+		[ "$mac" = "\"$QUIET_MAC\"" ] && break
+		sleep 0.5
+	done
+	check_eq "bridge: the gateway has no neighbour entry for $QUIET_HOST" \
+		"$(gw ip -4 neigh show to "$QUIET_IP" | wc -l)" 0
+	check_eq "bridge: $QUIET_HOST, which never talks to the gateway, has its MAC (from its flow)" \
+		"$mac" "\"$QUIET_MAC\""
+}
+
 run_mode() { # MODE
 	local mode=$1 ifaces capif=lan0 mqtt=$E2E_TMP/mqtt-$1.txt args
 	lab_up "$mode" --no-traffic
@@ -63,6 +91,7 @@ run_mode() { # MODE
 	if [ "$mode" = bridge ]; then
 		capif=lan-$DEVICE
 		args+=(-m bridge)
+		forget_quiet_host
 	fi
 	mqtt_capture_start "$mqtt"
 	if spind_start "${args[@]}"; then
@@ -70,6 +99,7 @@ run_mode() { # MODE
 		one_fetch "$mode" 6 "$capif" "$mqtt"
 		check_eq "$mode: the device's node carries its MAC" \
 			"$(mqtt_node_field "$mqtt" "$DEVICE_KEYS" mac)" '"02:00:00:00:00:10"'
+		[ "$mode" = bridge ] && quiet_host_mac "$mqtt"
 		local domains
 		domains=$(mqtt_node_field "$mqtt" 203.0.113.10 domains)
 		if [[ $domains == *'"api.thermo.example."'* ]]; then

@@ -39,7 +39,7 @@ SPIND_LOG=""
 MQTT_CAPTURE_PID=""
 PCAP_PID=""
 # Each test pins under a directory of its own (unless it passes -o pin_dir=...), removed at exit.
-E2E_PIN=/sys/fs/bpf/spin-e2e-$E2E_NAME
+E2E_PIN=/sys/fs/bpf/$SPIN_LAB_PREFIX-e2e-$E2E_NAME # the prefix lets two labs run side by side
 SPIND_START_TIMEOUT=${SPIND_START_TIMEOUT:-20}
 SPIND_STOP_TIMEOUT=${SPIND_STOP_TIMEOUT:-10}
 # A log line that means spind is fully up, as an alternative to seeing serverRestart.
