@@ -246,6 +246,7 @@ static void minutes_merge(uint32_t into, const struct minutes *from)
 	}
 }
 
+/* node_seen may change the node, never free or merge it (traffic.h): its id stays good. */
 static uint32_t node_for(const struct spin_addr *a)
 {
 	struct node *n = nodes_get_ip(a, t.now);
@@ -254,8 +255,7 @@ static uint32_t node_for(const struct spin_addr *a)
 		return 0;
 	if (t.ops.node_seen)
 		t.ops.node_seen(n, t.ops.ctx);
-	n = nodes_get_ip(a, t.now);
-	return n ? node_id(n) : 0;
+	return node_id(n);
 }
 
 static bool is_icmp(uint8_t proto)

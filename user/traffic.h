@@ -21,7 +21,8 @@ struct traffic_ops {
 	bool (*is_local)(const struct spin_addr *a, void *ctx);
 	/* Is this address on the ignore list? */
 	bool (*is_ignored)(const struct spin_addr *a, void *ctx);
-	/* A node took part in a flow (gives it a remembered name). May be NULL. */
+	/* A node took part in a flow (gives it a remembered name); it must not free or merge the
+	 * node. May be NULL. */
 	void (*node_seen)(struct node *n, void *ctx);
 	/* Publishes one message (a complete envelope) on the traffic channel. */
 	void (*publish)(const char *json, void *ctx);
