@@ -21,6 +21,13 @@
  */
 #define SPIN_PULL_LEN 256
 
+/*
+ * A packet we let through goes on to whatever else is hooked there: the next TCX program and
+ * the clsact filters (TCX_NEXT), or the next cls_bpf filter. TC_ACT_OK would end the chain
+ * (TCX_PASS), and with TCX, which runs before clsact, skip every other tool's filters.
+ */
+#define SPIN_TC_PASS TC_ACT_UNSPEC
+
 /* Was the packet received on one of the attached interfaces (so already counted there)? */
 static __always_inline int spin_is_attached(__u32 ifindex)
 {
@@ -103,22 +110,22 @@ static __always_inline int spin_tc_handle(struct __sk_buff *skb, __u8 hook)
 
 	if (hook == SPIN_HOOK_TC_EGRESS && spin_is_attached(skb->ingress_ifindex)) {
 		spin_stat_add(SPIN_STAT_SKIPPED_EGRESS, 1);
-		return TC_ACT_OK;
+		return SPIN_TC_PASS;
 	}
 	cfg = spin_get_cfg();
 	if (!cfg)
-		return TC_ACT_OK; /* cannot happen: a one-entry array */
-	if (cfg->n_capture)	  /* every frame once, before any parse */
+		return SPIN_TC_PASS; /* cannot happen: a one-entry array */
+	if (cfg->n_capture)	     /* every frame once, before any parse */
 		spin_capture(skb, skb->len, ifindex, hook);
 	spin_stat_add(SPIN_STAT_PACKETS, 1);
 	rc = spin_tc_parse(skb, &pkt);
 	if (rc == SPIN_PARSE_NOT_IP) {
 		spin_stat_add(SPIN_STAT_NOT_IP, 1);
-		return TC_ACT_OK;
+		return SPIN_TC_PASS;
 	}
 	if (rc != SPIN_PARSE_OK) {
 		spin_stat_add(SPIN_STAT_PARSE_ERR, 1);
-		return TC_ACT_OK;
+		return SPIN_TC_PASS;
 	}
 
 	spin_frag_ports(&pkt, 1);
@@ -132,7 +139,7 @@ static __always_inline int spin_tc_handle(struct __sk_buff *skb, __u8 hook)
 		return TC_ACT_SHOT;
 	}
 	spin_dns_event(skb, skb->len, ifindex, &pkt, hook);
-	return TC_ACT_OK;
+	return SPIN_TC_PASS;
 }
 
 static __always_inline int spin_xdp_handle(struct xdp_md *ctx)

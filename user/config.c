@@ -43,6 +43,7 @@ struct option {
 
 static const char *const mode_names[] = {"router", "bridge", NULL};
 static const char *const xdp_names[] = {"auto", "native", "generic", "off", NULL};
+static const char *const tc_names[] = {"auto", "tcx", "clsact", NULL};
 
 #define STR(s)	 #s
 #define XSTR(s)	 STR(s)
@@ -92,6 +93,8 @@ static const struct option options[] = {
 	 "router: spind runs on the gateway; bridge: on bridge ports"},
 	{"xdp_mode", OPT_ENUM, F(xdp_mode), 0, 0, xdp_names, "auto",
 	 "XDP attachment: auto, native, generic, or off (TC only)"},
+	{"tc_mode", OPT_ENUM, F(tc_mode), 0, 0, tc_names, "auto",
+	 "TC attachment: auto (TCX where the kernel has it, else clsact), tcx or clsact"},
 	{"state_dir", OPT_PATH, F(state_dir), 0, 0, NULL, "/var/lib/spin",
 	 "persistent state (lists, names, blocks)"},
 	{"run_dir", OPT_PATH, F(run_dir), 0, 0, NULL, "/run/spin",

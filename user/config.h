@@ -41,6 +41,13 @@ enum spin_xdp_mode {
 	SPIN_XDP_OFF, /* TC only */
 };
 
+/* How the TC programs are hooked in. */
+enum spin_tc_mode {
+	SPIN_TC_AUTO,	/* TCX links where the kernel has them (6.6+), else clsact */
+	SPIN_TC_TCX,	/* TCX links only */
+	SPIN_TC_CLSACT, /* cls_bpf filters on a clsact qdisc only */
+};
+
 /* An IPv4 or IPv6 prefix; addr holds IPv4 IPv4-mapped (::ffff:a.b.c.d), len is as written. */
 struct spin_prefix {
 	int family; /* AF_INET or AF_INET6 */
@@ -74,6 +81,7 @@ struct spin_config {
 	unsigned int n_interfaces;
 	enum spin_mode mode;
 	enum spin_xdp_mode xdp_mode;
+	enum spin_tc_mode tc_mode;
 	char state_dir[CONFIG_PATH_MAX];
 	char run_dir[CONFIG_PATH_MAX];
 	char pin_dir[CONFIG_PATH_MAX];

@@ -858,6 +858,8 @@ static cJSON *status_interfaces(void)
 		cJSON_AddStringToObject(o, "name", s[i].nif.name);
 		cJSON_AddNumberToObject(o, "ifindex", s[i].nif.ifindex);
 		cJSON_AddBoolToObject(o, "tc", s[i].tc_attached);
+		if (s[i].tc_attached)
+			cJSON_AddStringToObject(o, "tc_hook", s[i].tcx ? "tcx" : "clsact");
 		cJSON_AddStringToObject(o, "xdp",
 					x == SPIN_XDP_NATIVE	? "native"
 					: x == SPIN_XDP_GENERIC ? "generic"

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -38,6 +39,7 @@ static struct {
 	struct kernel_iface_state ifs[SPIN_MAX_IFACES];
 	int n_ifs;
 	enum spin_xdp_mode xdp_mode;
+	enum spin_tc_mode tc_mode;
 	bool reused;
 	int ncpus;
 } k = {.lock_fd = -1};
@@ -91,6 +93,27 @@ static int lock_pin_dir(const char *pin_dir)
 	return 0;
 }
 
+#define TCX_PIN_PREFIX "tcx_"
+
+/* Unpinning a TCX link detaches it (spind keeps no link fd open). */
+static void unpin_tcx_links(const char *pin_dir)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *d = opendir(pin_dir);
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, TCX_PIN_PREFIX, strlen(TCX_PIN_PREFIX)) != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, de->d_name);
+		if (unlink(path) < 0 && errno != ENOENT)
+			pr_warn("cannot unpin %s: %s", path, strerror(errno));
+	}
+	closedir(d);
+}
+
 static void unpin_all(const char *pin_dir)
 {
 	char path[PATH_MAX];
@@ -100,6 +123,7 @@ static void unpin_all(const char *pin_dir)
 		if (unlink(path) < 0 && errno != ENOENT)
 			pr_warn("cannot unpin %s: %s", path, strerror(errno));
 	}
+	unpin_tcx_links(pin_dir);
 }
 
 /* Returns 1 if compatible pins exist, 0 if none (or incompatible ones were removed). */
@@ -168,6 +192,7 @@ int kernel_open(const struct kernel_opts *o)
 
 	snprintf(k.pin_dir, sizeof(k.pin_dir), "%s", o->pin_dir ? o->pin_dir : SPIN_PIN_DIR);
 	k.xdp_mode = o->xdp_mode;
+	k.tc_mode = o->tc_mode;
 	k.ncpus = libbpf_num_possible_cpus();
 	if (k.ncpus <= 0)
 		return k.ncpus ? k.ncpus : -EINVAL;
@@ -208,6 +233,21 @@ static int tc_attach_one(int ifindex, int prog_fd, enum bpf_tc_attach_point wher
 	return bpf_tc_attach(&hook, &opts);
 }
 
+static int print_nothing(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	return 0;
+}
+
+/* A query of a device without clsact fails, and libbpf would log the kernel's complaint. */
+static int tc_query_quiet(const struct bpf_tc_hook *hook, struct bpf_tc_opts *opts)
+{
+	libbpf_print_fn_t prev = libbpf_set_print(print_nothing);
+	int err = bpf_tc_query(hook, opts);
+
+	libbpf_set_print(prev);
+	return err;
+}
+
 /* The clsact qdisc holds both hooks; it exists already after a restart (or for others). */
 static int tc_ensure_clsact(int ifindex)
 {
@@ -215,8 +255,8 @@ static int tc_ensure_clsact(int ifindex)
 	LIBBPF_OPTS(bpf_tc_opts, q, .handle = SPIN_TC_HANDLE, .priority = SPIN_TC_PRIO);
 	int err;
 
-	/* A query answers -EINVAL when there is no clsact yet, without kernel noise. */
-	err = bpf_tc_query(&hook, &q);
+	/* A query answers -EINVAL when there is no clsact yet. */
+	err = tc_query_quiet(&hook, &q);
 	if (err != -EINVAL)
 		return 0;
 	err = bpf_tc_hook_create(&hook);
@@ -229,6 +269,113 @@ static int tc_detach_one(int ifindex, enum bpf_tc_attach_point where)
 	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = SPIN_TC_HANDLE, .priority = SPIN_TC_PRIO);
 
 	return bpf_tc_detach(&hook, &opts);
+}
+
+/* Our cls_bpf filter, if there is one (an older spind's, or with TCX in use, none). */
+static int tc_detach_if_there(int ifindex, enum bpf_tc_attach_point where)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = where);
+	LIBBPF_OPTS(bpf_tc_opts, q, .handle = SPIN_TC_HANDLE, .priority = SPIN_TC_PRIO);
+
+	if (tc_query_quiet(&hook, &q))
+		return 0; /* no clsact, or no filter of ours on it */
+	return tc_detach_one(ifindex, where);
+}
+
+/*
+ * TCX (kernel 6.6+): the programs hang off the device through BPF links, with no clsact
+ * qdisc and cls_bpf classifier in between: about 3 points of small-packet forwarding here
+ * (docs/benchmarks.md). Debian 12's UAPI headers predate it, hence the numbers. The links are
+ * pinned, so enforcement outlives spind as with clsact; a restart swaps the program in the
+ * pinned link atomically.
+ */
+#define SPIN_BPF_TCX_INGRESS 46 /* enum bpf_attach_type */
+#define SPIN_BPF_TCX_EGRESS  47
+
+static void tcx_pin_path(char *buf, size_t len, const char *pin_dir, int ifindex, bool ingress)
+{
+	snprintf(buf, len, "%s/" TCX_PIN_PREFIX "%s_%d", pin_dir, ingress ? "ingress" : "egress",
+		 ifindex);
+}
+
+static int tcx_attach_one(int ifindex, int prog_fd, bool ingress)
+{
+	char path[PATH_MAX];
+	int fd, err;
+
+	tcx_pin_path(path, sizeof(path), k.pin_dir, ifindex, ingress);
+	fd = bpf_obj_get(path);
+	if (fd >= 0) {
+		err = bpf_link_update(fd, prog_fd, NULL);
+		close(fd);
+		if (!err)
+			return 0;
+		unlink(path); /* its interface went away: a new link below */
+	}
+	fd = bpf_link_create(prog_fd, ifindex, ingress ? SPIN_BPF_TCX_INGRESS : SPIN_BPF_TCX_EGRESS,
+			     NULL);
+	if (fd < 0)
+		return -errno;
+	err = bpf_obj_pin(fd, path) ? -errno : 0;
+	close(fd); /* without the pin this detaches again */
+	return err;
+}
+
+static int tcx_detach_one(const char *pin_dir, int ifindex, bool ingress)
+{
+	char path[PATH_MAX];
+
+	tcx_pin_path(path, sizeof(path), pin_dir, ifindex, ingress);
+	return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+/* 0, or -EOPNOTSUPP when this kernel has no TCX (so clsact is the way). */
+static int tcx_attach(struct kernel_iface_state *st, int in_fd, int out_fd)
+{
+	int ifindex = st->nif.ifindex;
+	int err = tcx_attach_one(ifindex, in_fd, true);
+
+	if (!err)
+		err = tcx_attach_one(ifindex, out_fd, false);
+	if (err == -EINVAL || err == -EOPNOTSUPP) {
+		tcx_detach_one(k.pin_dir, ifindex, true);
+		return -EOPNOTSUPP;
+	}
+	if (err)
+		return err;
+	tc_detach_if_there(ifindex, BPF_TC_INGRESS);
+	tc_detach_if_there(ifindex, BPF_TC_EGRESS);
+	st->tcx = true;
+	return 0;
+}
+
+static int clsact_attach(struct kernel_iface_state *st, int in_fd, int out_fd)
+{
+	int ifindex = st->nif.ifindex;
+	int err = tc_ensure_clsact(ifindex);
+
+	if (!err)
+		err = tc_attach_one(ifindex, in_fd, BPF_TC_INGRESS);
+	if (!err)
+		err = tc_attach_one(ifindex, out_fd, BPF_TC_EGRESS);
+	if (!err) { /* a TCX link of ours would count every packet twice */
+		tcx_detach_one(k.pin_dir, ifindex, true);
+		tcx_detach_one(k.pin_dir, ifindex, false);
+		st->tcx = false;
+	}
+	return err;
+}
+
+static int tc_attach(struct kernel_iface_state *st, int in_fd, int out_fd)
+{
+	int err;
+
+	if (k.tc_mode == SPIN_TC_CLSACT)
+		return clsact_attach(st, in_fd, out_fd);
+	err = tcx_attach(st, in_fd, out_fd);
+	if (err == -EOPNOTSUPP && k.tc_mode == SPIN_TC_AUTO)
+		return clsact_attach(st, in_fd, out_fd);
+	return err;
 }
 
 static bool prog_is_ours(__u32 prog_id)
@@ -341,11 +488,7 @@ int kernel_attach(void)
 	for (int i = 0; i < k.n_ifs; i++) {
 		struct kernel_iface_state *st = &k.ifs[i];
 
-		err = tc_ensure_clsact(st->nif.ifindex);
-		if (!err)
-			err = tc_attach_one(st->nif.ifindex, in_fd, BPF_TC_INGRESS);
-		if (!err)
-			err = tc_attach_one(st->nif.ifindex, out_fd, BPF_TC_EGRESS);
+		err = tc_attach(st, in_fd, out_fd);
 		if (err) {
 			pr_err("%s: attaching TC programs failed: %s", st->nif.name,
 			       strerror(-err));
@@ -360,7 +503,8 @@ int kernel_attach(void)
 		if (err)
 			pr_warn("%s: no XDP (%s): blocked packets are dropped at TC ingress",
 				st->nif.name, strerror(-err));
-		pr_info("%s: attached (TC ingress+egress, XDP %s)", st->nif.name,
+		pr_info("%s: attached (TC ingress+egress by %s, XDP %s)", st->nif.name,
+			st->tcx ? "TCX" : "clsact",
 			st->xdp_attached == SPIN_XDP_NATIVE    ? "native"
 			: st->xdp_attached == SPIN_XDP_GENERIC ? "generic"
 							       : "off");
@@ -372,11 +516,16 @@ int kernel_detach(const struct netif_set *ifaces, const char *pin_dir, bool unpi
 {
 	int ret = 0;
 
+	const char *dir = pin_dir ? pin_dir : k.pin_dir[0] ? k.pin_dir : SPIN_PIN_DIR;
+
 	for (int i = 0; ifaces && i < ifaces->n; i++) {
 		const struct netif *nif = &ifaces->ifs[i];
-		int e1 = tc_detach_one(nif->ifindex, BPF_TC_INGRESS);
-		int e2 = tc_detach_one(nif->ifindex, BPF_TC_EGRESS);
+		int e1 = tc_detach_if_there(nif->ifindex, BPF_TC_INGRESS);
+		int e2 = tc_detach_if_there(nif->ifindex, BPF_TC_EGRESS);
 		int e3 = xdp_detach_ours(nif->ifindex, nif->name);
+
+		e3 = e3 ? e3 : tcx_detach_one(dir, nif->ifindex, true);
+		e3 = e3 ? e3 : tcx_detach_one(dir, nif->ifindex, false);
 
 		if ((e1 && e1 != -ENOENT) || (e2 && e2 != -ENOENT) || e3)
 			ret = ret ? ret

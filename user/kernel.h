@@ -18,6 +18,7 @@ struct kernel_opts {
 	const char *pin_dir; /* SPIN_PIN_DIR unless testing */
 	const struct netif_set *ifaces;
 	enum spin_xdp_mode xdp_mode;
+	enum spin_tc_mode tc_mode;
 	unsigned int max_flows; /* 0: SPIN_MAX_FLOWS */
 	bool dns_events;
 };
@@ -26,12 +27,16 @@ struct kernel_opts {
 struct kernel_iface_state {
 	struct netif nif;
 	bool tc_attached;
+	bool tcx;	  /* through pinned TCX links, else cls_bpf filters on clsact */
 	int xdp_attached; /* 0: none, else SPIN_XDP_NATIVE / SPIN_XDP_GENERIC */
 };
 
 int kernel_open(const struct kernel_opts *opts);
 int kernel_attach(void);
-/* Removes SPIN's TC filters and XDP programs from the interfaces; unpins the maps if unpin. */
+/*
+ * Removes SPIN's TC programs (TCX links, cls_bpf filters) and XDP programs from the interfaces;
+ * unpins the maps (and every TCX link left in pin_dir) if unpin.
+ */
 int kernel_detach(const struct netif_set *ifaces, const char *pin_dir, bool unpin);
 /* Frees user-space handles; attachments and pins stay. Accepts being called when not open. */
 void kernel_close(void);

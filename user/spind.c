@@ -359,6 +359,7 @@ static int start_kernel(const struct spin_config *cfg)
 		.pin_dir = cfg->pin_dir[0] ? cfg->pin_dir : SPIN_PIN_DIR,
 		.ifaces = &app.ifs,
 		.xdp_mode = cfg->xdp_mode,
+		.tc_mode = cfg->tc_mode,
 		.max_flows = cfg->max_flows,
 		.dns_events = true,
 	};

@@ -103,6 +103,9 @@ static inline void h_close(struct h_env *e)
 }
 
 /* Runs one frame through a hook; returns the program's verdict, or -errno. */
+/* h_run() answers the program's verdict (TC_ACT_UNSPEC is -1), or H_RUN_ERR - errno. */
+#define H_RUN_ERR (-1000)
+
 static inline int h_run(struct h_env *e, enum h_hook hook, const void *pkt, size_t len,
 			uint32_t ingress_ifindex, uint32_t gso_segs)
 {
@@ -129,8 +132,8 @@ static inline int h_run(struct h_env *e, enum h_hook hook, const void *pkt, size
 	}
 	err = bpf_prog_test_run_opts(bpf_program__fd(prog), &opts);
 	if (err)
-		return -errno;
-	return opts.retval;
+		return H_RUN_ERR - errno;
+	return (int)opts.retval;
 }
 
 static inline void h_stats(struct h_env *e, uint64_t out[SPIN_STAT_MAX])

@@ -81,8 +81,8 @@ print(size, rows)
 ' "$@" "$THERMO"
 }
 
-spin_attached() { # IFACE: spind's TC filter is on it
-	gw tc filter show dev "$1" ingress 2>/dev/null | grep -q spin_tc_ingress
+spin_attached() { # IFACE: spind's TC ingress program is on it
+	[ "$(spin_tc_progs "$1" ingress "$PIN")" -gt 0 ]
 }
 
 ping_counted() { # NAME: thermo pings 203.0.113.10; traffic reports what crossed lan0

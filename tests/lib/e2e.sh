@@ -184,6 +184,21 @@ in_ns() { # SHORT CMD...: run CMD in the lab namespace $E2E_P-SHORT
 
 gw() { in_ns gw "$@"; }
 
+# How many SPIN TC programs sit on a hook of the gateway's IFACE: a cls_bpf filter on clsact,
+# or a TCX link spind pinned in PIN-DIR (kernels with TCX; `tc filter show` does not list it).
+spin_tc_progs() { # IFACE ingress|egress [PIN-DIR]
+	local dir=${3:-$E2E_PIN} n ifindex id
+	n=$(gw tc filter show dev "$1" "$2" 2>/dev/null | grep -c "spin_tc_$2" || true)
+	ifindex=$(gw cat "/sys/class/net/$1/ifindex" 2>/dev/null) || ifindex=""
+	if [ -n "$ifindex" ] && [ -e "$dir/tcx_$2_$ifindex" ]; then
+		id=$(bpftool link show pinned "$dir/tcx_$2_$ifindex" 2>/dev/null |
+			sed -n 's/.*prog \([0-9]*\).*/\1/p')
+		[ -n "$id" ] && bpftool prog show id "$id" 2>/dev/null | grep -q "spin_tc_$2" &&
+			n=$((n + 1))
+	fi
+	echo "$n"
+}
+
 lab_up() { # [router|bridge] [spin-lab up options]
 	local mode=${1:-router}
 	shift || true
