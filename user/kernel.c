@@ -490,8 +490,9 @@ int kernel_attach(void)
 
 		err = tc_attach(st, in_fd, out_fd);
 		if (err) {
-			pr_err("%s: attaching TC programs failed: %s", st->nif.name,
-			       strerror(-err));
+			pr_err("%s: attaching TC programs failed: %s%s", st->nif.name,
+			       strerror(-err),
+			       err == -EOPNOTSUPP ? " (tc_mode=tcx needs kernel 6.6 or later)" : "");
 			return err;
 		}
 		st->tc_attached = true;
