@@ -492,7 +492,8 @@ int kernel_attach(void)
 		if (err) {
 			pr_err("%s: attaching TC programs failed: %s%s", st->nif.name,
 			       strerror(-err),
-			       err == -EOPNOTSUPP ? " (tc_mode=tcx needs kernel 6.6 or later)" : "");
+			       err == -EOPNOTSUPP ? " (tc_mode=tcx needs kernel 6.6 or later)"
+						  : "");
 			return err;
 		}
 		st->tc_attached = true;

@@ -66,6 +66,8 @@ static struct {
 	time_t now;
 	struct agg *interval;
 	struct agg *blocked;
+	struct agg *spare; /* emptied aggregates for the next interval (via hh.next) */
+	unsigned int n_spare;
 	struct device_hist *devices;
 	struct traffic_stats st;
 } t;
@@ -77,15 +79,52 @@ int traffic_init(const struct traffic_ops *ops, bool local_mode)
 	return 0;
 }
 
+/*
+ * Every interval builds its aggregates anew (10k flows: 10k of them a second): emptied ones
+ * are kept for the next interval instead of going back to malloc, up to a bound.
+ */
+#define AGG_SPARE_MAX 65536
+
+/* Empties a table: the index goes at once, the entries become spares (or are freed). */
 static void agg_free(struct agg **table)
 {
-	struct agg *a, *tmp;
+	struct agg *a = *table, *next;
 
-	HASH_ITER(hh, *table, a, tmp)
-	{
-		HASH_DEL(*table, a);
+	HASH_CLEAR(hh, *table); /* frees the buckets only; the entries stay chained */
+	for (; a; a = next) {
+		next = a->hh.next;
+		if (t.n_spare < AGG_SPARE_MAX) {
+			a->hh.next = t.spare;
+			t.spare = a;
+			t.n_spare++;
+		} else {
+			free(a);
+		}
+	}
+}
+
+static void agg_spares_free(void)
+{
+	struct agg *a, *next;
+
+	for (a = t.spare; a; a = next) {
+		next = a->hh.next;
 		free(a);
 	}
+	t.spare = NULL;
+	t.n_spare = 0;
+}
+
+static struct agg *agg_new(void)
+{
+	struct agg *a = t.spare;
+
+	if (!a)
+		return calloc(1, sizeof(*a));
+	t.spare = a->hh.next;
+	t.n_spare--;
+	memset(a, 0, sizeof(*a));
+	return a;
 }
 
 static void device_free(struct device_hist *d)
@@ -109,6 +148,7 @@ void traffic_destroy(void)
 
 	agg_free(&t.interval);
 	agg_free(&t.blocked);
+	agg_spares_free();
 	HASH_ITER(hh, t.devices, d, tmp)
 	{
 		HASH_DEL(t.devices, d);
@@ -122,7 +162,7 @@ static void agg_add(struct agg **table, const struct agg_key *key, uint64_t size
 
 	HASH_FIND(hh, *table, key, sizeof(*key), a);
 	if (!a) {
-		a = calloc(1, sizeof(*a));
+		a = agg_new();
 		if (!a)
 			return;
 		a->key = *key;
