@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bytequeue.h"
 #include "devcap.h"
 #include "kernel.h"
 #include "log.h"
@@ -19,9 +20,8 @@ struct devcap_stream {
 	uint8_t mac[6];
 	devcap_wake_cb wake; /* NULL once the reader has closed */
 	void *ctx;
-	uint8_t *buf;
-	size_t head, len, cap; /* queued bytes are buf[head .. head + len) */
-	uint64_t written;      /* pcap bytes accepted, headers included */
+	struct bytequeue q; /* pcap bytes not read yet */
+	uint64_t written;   /* pcap bytes accepted, headers included */
 	struct loop_timer *timer;
 	enum devcap_end end;
 };
@@ -178,29 +178,14 @@ static void end_stream(struct devcap_stream *s, enum devcap_end why)
 
 static int enqueue(struct devcap_stream *s, const void *a, size_t na, const void *b, size_t nb)
 {
-	size_t n = na + nb;
+	/* both parts or neither: a record without its data would break the file */
+	int err = bytequeue_reserve(&s->q, na + nb);
 
-	if (s->head && s->head + s->len + n > s->cap) {
-		memmove(s->buf, s->buf + s->head, s->len);
-		s->head = 0;
-	}
-	if (s->len + n > s->cap) {
-		size_t cap = s->cap ? s->cap : 16384;
-		uint8_t *nbuf;
-
-		while (cap < s->len + n)
-			cap *= 2;
-		nbuf = realloc(s->buf, cap);
-		if (!nbuf)
-			return -ENOMEM;
-		s->buf = nbuf;
-		s->cap = cap;
-	}
-	memcpy(s->buf + s->head + s->len, a, na);
-	if (nb)
-		memcpy(s->buf + s->head + s->len + na, b, nb);
-	s->len += n;
-	s->written += n;
+	if (err)
+		return err;
+	bytequeue_append(&s->q, a, na);
+	bytequeue_append(&s->q, b, nb);
+	s->written += na + nb;
 	return 0;
 }
 
@@ -245,24 +230,16 @@ int devcap_open(const uint8_t mac[6], devcap_wake_cb wake_cb, void *ctx, struct 
 	return 0;
 fail:
 	loop_timer_del(s->timer);
-	free(s->buf);
+	bytequeue_free(&s->q);
 	free(s);
 	return err;
 }
 
 ssize_t devcap_read(struct devcap_stream *s, void *buf, size_t max)
 {
-	size_t n;
-
-	if (!s->len)
+	if (!s->q.len)
 		return s->end != DEVCAP_RUNNING ? DEVCAP_EOF : 0;
-	n = s->len < max ? s->len : max;
-	memcpy(buf, s->buf + s->head, n);
-	s->head += n;
-	s->len -= n;
-	if (!s->len)
-		s->head = 0;
-	return (ssize_t)n;
+	return (ssize_t)bytequeue_take(&s->q, buf, max);
 }
 
 void devcap_close(struct devcap_stream *s)
@@ -280,7 +257,7 @@ void devcap_close(struct devcap_stream *s)
 			break;
 		}
 	}
-	free(s->buf);
+	bytequeue_free(&s->q);
 	free(s);
 }
 
@@ -312,7 +289,7 @@ static void stream_record(struct devcap_stream *s, const struct spin_cap_event *
 		end_stream(s, DEVCAP_END_BYTES);
 		return;
 	}
-	if (s->len + n > dc.o.queue_max) {
+	if (s->q.len + n > dc.o.queue_max) {
 		dc.st.queue_drops++; /* the file stays valid: a whole record is left out */
 		return;
 	}

@@ -17,6 +17,7 @@
 #include <microhttpd.h>
 
 #include "bus.h"
+#include "bytequeue.h"
 #include "devcap.h"
 #include "flows.h"
 #include "httpd.h"
@@ -58,9 +59,8 @@ struct rate_slot {
 struct sse_client {
 	struct sse_client *next, *prev;
 	struct MHD_Connection *conn;
-	char *buf;
-	size_t head, len, cap; /* pending bytes are buf[head .. head + len) */
-	size_t replay_left;    /* bytes of the connect-time replay not sent yet (not bounded) */
+	struct bytequeue q; /* pending bytes */
+	size_t replay_left; /* bytes of the connect-time replay not sent yet (not bounded) */
 	bool suspended;
 	bool dead; /* overflowed or shutting down: the reader ends the stream */
 };
@@ -487,32 +487,16 @@ static int sse_append(struct sse_client *cl, const char *data, size_t n, bool bo
 {
 	if (cl->dead)
 		return -EPIPE;
-	if (bounded && cl->len + n > h.lim.sse_queue + cl->replay_left) {
+	if (bounded && cl->q.len + n > h.lim.sse_queue + cl->replay_left) {
 		h.st.sse_slow_drops++;
-		pr_info("event stream client too slow (%zu bytes queued): disconnected", cl->len);
+		pr_info("event stream client too slow (%zu bytes queued): disconnected", cl->q.len);
 		sse_kill(cl);
 		return -ENOBUFS;
 	}
-	if (cl->head && cl->head + cl->len + n > cl->cap) {
-		memmove(cl->buf, cl->buf + cl->head, cl->len);
-		cl->head = 0;
+	if (bytequeue_append(&cl->q, data, n)) {
+		sse_kill(cl);
+		return -ENOMEM;
 	}
-	if (cl->len + n > cl->cap) {
-		size_t cap = cl->cap ? cl->cap : 4096;
-		char *b;
-
-		while (cap < cl->len + n)
-			cap *= 2;
-		b = realloc(cl->buf, cap);
-		if (!b) {
-			sse_kill(cl);
-			return -ENOMEM;
-		}
-		cl->buf = b;
-		cl->cap = cap;
-	}
-	memcpy(cl->buf + cl->head + cl->len, data, n);
-	cl->len += n;
 	if (!bounded)
 		cl->replay_left += n;
 	sse_wake(cl);
@@ -609,18 +593,13 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 
 	if (cl->dead)
 		return MHD_CONTENT_READER_END_WITH_ERROR;
-	if (!cl->len) {
+	if (!cl->q.len) {
 		cl->suspended = true;
 		MHD_suspend_connection(cl->conn);
 		return 0;
 	}
-	n = cl->len < max ? cl->len : max;
-	memcpy(buf, cl->buf + cl->head, n);
-	cl->head += n;
-	cl->len -= n;
+	n = bytequeue_take(&cl->q, buf, max);
 	cl->replay_left -= cl->replay_left < n ? cl->replay_left : n;
-	if (!cl->len)
-		cl->head = 0;
 	return (ssize_t)n;
 }
 
@@ -634,7 +613,7 @@ static void sse_free(void *cls)
 		h.clients = cl->next;
 	if (cl->next)
 		cl->next->prev = cl->prev;
-	free(cl->buf);
+	bytequeue_free(&cl->q);
 	free(cl);
 	h.st.sse_clients--;
 }

@@ -235,6 +235,15 @@ stat_value() { # FILE NAME -> the latest value of SPIN/stat/NAME in the capture
 		$PY -c 'import json,sys; s=sys.stdin.read().strip(); print(json.loads(s)["value"] if s else 0)'
 }
 stat_publications() { grep -c ' SPIN/stat/mqtt/published ' "$1"; }
+# Waits (up to 40 s) for the SPIN/stat publication after the N-th one, plus a moment for the
+# rest of that interval's values.
+next_publication() { # FILE N
+	for _ in $(seq 400); do
+		[ "$(stat_publications "$1")" -gt "$2" ] && break
+		sleep 0.1
+	done
+	sleep 0.5
+}
 
 run_dns() {
 	local st=$TMP/stat.txt sub r rate n a0 a1 q0 q1 rb0 rb1 out
@@ -245,12 +254,7 @@ run_dns() {
 	PIDS+=("$sub")
 	sleep 1 # the retained values arrive first
 	# Each burst starts right after a publication and is counted at the next one.
-	n=$(stat_publications "$st")
-	for _ in $(seq 400); do
-		[ "$(stat_publications "$st")" -gt "$n" ] && break
-		sleep 0.1
-	done
-	sleep 0.5
+	next_publication "$st" "$(stat_publications "$st")"
 	a1=$(stat_value "$st" dns/answers)
 	q1=$(stat_value "$st" dns/queries)
 	for r in $(seq 1 "$DNS_ROUNDS"); do
@@ -263,11 +267,7 @@ run_dns() {
 			# Names repeat between bursts: 30 s apart, longer than spind keeps a query.
 			out=$(ns thermo "$B/bench/spind_gen" dns "$DNS_SERVER" "$rate" 2 0 $((rate * 2)))
 			rb1=$(kstat ringbuf_full)
-			for _ in $(seq 400); do
-				[ "$(stat_publications "$st")" -gt "$n" ] && break
-				sleep 0.1
-			done
-			sleep 0.5
+			next_publication "$st" "$n"
 			a1=$(stat_value "$st" dns/answers)
 			q1=$(stat_value "$st" dns/queries)
 			set -- $out # sent N answered M seconds S
