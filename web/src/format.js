@@ -30,6 +30,12 @@ export function nodeName(node) {
 	return `node ${node.id}`;
 }
 
+// Everything a search may match: names, MAC, addresses, domains (lower case).
+export function searchText(node) {
+	return [nodeName(node), node.name, node.mac, node.vendor, ...(node.ips || []), ...(node.domains || [])]
+		.filter(Boolean).join(' ').toLowerCase();
+}
+
 // The service of a flow seen from its remote end: port name, else protocol/port.
 export function serviceName(protocol, port) {
 	if (protocol === 1 || protocol === 58) return PROTOCOLS[protocol];

@@ -5,11 +5,16 @@ import { forceCollide, forceLink, forceManyBody, forceSimulation, forceX, forceY
 import { select } from 'd3-selection';
 import { zoom, zoomIdentity } from 'd3-zoom';
 import { drag } from 'd3-drag';
-import { clamp, isDevice, nodeName } from './format.js';
+import { clamp, isDevice, nodeName, searchText } from './format.js';
+import { placeLabels, textMeasurer } from './labels.js';
 
 const MAX_REMOTES = 200; // beyond this the least active remotes are grouped per device
+const STICKY = 1.5; // a drawn remote stays unless another has this much more traffic
 const FADE_SECONDS = 300; // activity fades over five minutes
 const LABEL_ALL_LINKS_BELOW = 60;
+const LABEL_PLACE_MS = 250; // how often moving nodes re-place their labels
+// Label order: the selected node and search matches, devices, groups, then traffic.
+const PRIORITY = { selected: 4e15, match: 3e15, device: 2e15, group: 1e15 };
 
 function fade(active, t) {
 	if (!active) return 0.25;
@@ -18,7 +23,8 @@ function fade(active, t) {
 
 // From the store to what is drawn: visible nodes (devices, active remotes, one group node per
 // device for the rest) and links between them.
-export function buildModel(store, { windowSec, expanded, selected }) {
+// `drawn`: the keys drawn now, so that ranking noise does not swap services in and out.
+export function buildModel(store, { windowSec, expanded, selected }, drawn = new Set()) {
 	const t = Date.now() / 1000;
 	const nodes = new Map();
 	const links = [];
@@ -30,7 +36,10 @@ export function buildModel(store, { windowSec, expanded, selected }) {
 	}
 	// Remote candidates with their activity, most active first.
 	const remotes = new Map();
+	const traffic = new Map(); // node id -> bytes over its edges
 	for (const e of store.edges.values()) {
+		traffic.set(e.a, (traffic.get(e.a) || 0) + e.bytes);
+		traffic.set(e.b, (traffic.get(e.b) || 0) + e.bytes);
 		const na = store.node(e.a);
 		const nb = store.node(e.b);
 		if (!na || !nb) continue;
@@ -38,11 +47,12 @@ export function buildModel(store, { windowSec, expanded, selected }) {
 			if (isDevice(r) || store.isIgnored(r)) continue;
 			let c = remotes.get(r.id);
 			if (!c) remotes.set(r.id, (c = { node: r, score: 0, visible: false, devices: new Set() }));
-			c.score += e.rate * 1000 + e.bytes / 1e6 + (e.active || 0) / 1e9;
+			c.score += e.avg + e.bytes / 3600 + (e.active || 0) / 1e9;
 			if (recent(e)) c.visible = true;
 			if (isDevice(other)) c.devices.add(other.id);
 		}
 	}
+	for (const c of remotes.values()) if (drawn.has(String(c.node.id))) c.score *= STICKY;
 	const ranked = [...remotes.values()].sort((x, y) => y.score - x.score);
 	let shown = 0;
 	const groups = new Map(); // device id -> count
@@ -87,10 +97,9 @@ export function buildModel(store, { windowSec, expanded, selected }) {
 		n.blocked = store.isBlocked(n.node);
 		n.allowed = store.isAllowed(n.node);
 		n.opacity = n.kind === 'device' ? 1 : fade(n.node.active, t);
-		const traffic = store.edgesOf(n.id).reduce((s, e) => s + e.bytes, 0);
-		n.r = n.kind === 'device' ? 14 : clamp(5 + 2 * Math.log10(traffic + 1), 6, 20);
-		n.search = [n.label, n.node.name, n.node.mac, ...(n.node.ips || []), ...(n.node.domains || [])]
-			.filter(Boolean).join(' ').toLowerCase();
+		n.traffic = traffic.get(n.id) || 0;
+		n.r = n.kind === 'device' ? 14 : clamp(5 + 2 * Math.log10(n.traffic + 1), 6, 20);
+		n.search = searchText(n.node);
 	}
 	return { nodes: [...nodes.values()], links };
 }
@@ -104,10 +113,16 @@ export class Graph {
 		this.selected = null;
 		this.filter = '';
 		this.locked = false;
+		const family = getComputedStyle(svgEl).fontFamily;
+		this.measure = textMeasurer((kind) => (kind === 'device' ? `700 13px ${family}` : `12px ${family}`));
+		this.labelsPlacedAt = 0;
 		this.viewport = this.svg.append('g').attr('class', 'viewport');
 		this.linkLayer = this.viewport.append('g').attr('class', 'links');
 		this.labelLayer = this.viewport.append('g').attr('class', 'link-labels');
 		this.nodeLayer = this.viewport.append('g').attr('class', 'nodes');
+		// Node labels above every circle, so a placed label is never covered.
+		this.nodeLabelLayer = this.viewport.append('g').attr('class', 'node-labels');
+		this.hovered = null;
 		this.zoom = zoom().scaleExtent([0.1, 6]).on('zoom', (ev) => this.viewport.attr('transform', ev.transform));
 		this.svg.call(this.zoom).on('dblclick.zoom', null);
 		this.simulation = forceSimulation()
@@ -116,7 +131,8 @@ export class Graph {
 			.force('collide', forceCollide().radius((d) => d.r + 4))
 			.force('x', forceX(0).strength(0.04))
 			.force('y', forceY(0).strength(0.04))
-			.on('tick', () => this.tick());
+			.on('tick', () => this.tick())
+			.on('end', () => this.placeLabels());
 		this.dragging = drag()
 			.on('start', (ev, d) => {
 				if (!ev.active && !this.locked) this.simulation.alphaTarget(0.2).restart();
@@ -200,8 +216,8 @@ export class Graph {
 						if (d.kind === 'group') this.onExpand(d.id);
 						else this.onSelect(d.id);
 					});
+				g.on('mouseenter', (ev, d) => this.setHovered(d.key)).on('mouseleave', () => this.setHovered(null));
 				g.append('circle');
-				g.append('text').attr('class', 'label').attr('dy', '0.35em');
 				g.append('title');
 				return g;
 			})
@@ -210,7 +226,13 @@ export class Graph {
 			.attr('data-label', (d) => d.label)
 			.attr('opacity', (d) => d.opacity);
 		this.nodeSel.select('circle').attr('r', (d) => d.r);
-		this.nodeSel.select('text.label').attr('x', (d) => d.r + 4).text((d) => d.label);
+		this.nodeLabelSel = this.nodeLabelLayer.selectAll('text').data(nodes, (d) => d.key)
+			.join('text')
+			.attr('class', (d) => ['node-label', d.kind, d.blocked && 'blocked'].filter(Boolean).join(' '))
+			.attr('data-key', (d) => d.key)
+			.attr('dy', '0.35em')
+			.attr('opacity', (d) => d.opacity)
+			.text((d) => d.label);
 		this.nodeSel.select('title').text((d) => (d.kind === 'group' ? `${d.count} less active services: click to show them` : d.label));
 		this.applyHighlight();
 		this.tick();
@@ -222,6 +244,32 @@ export class Graph {
 			.attr('x2', (l) => l.target.x).attr('y2', (l) => l.target.y);
 		this.labelSel.attr('x', (l) => (l.source.x + l.target.x) / 2).attr('y', (l) => (l.source.y + l.target.y) / 2);
 		this.nodeSel.attr('transform', (d) => `translate(${d.x},${d.y})`);
+		this.nodeLabelSel.attr('x', (d) => d.x + (d.place ? d.place.dx : d.r + 4))
+			.attr('y', (d) => d.y + (d.place ? d.place.dy : 0))
+			.attr('text-anchor', (d) => (d.place ? d.place.anchor : 'start'));
+		if (performance.now() - this.labelsPlacedAt > LABEL_PLACE_MS) this.placeLabels();
+	}
+
+	labelPriority(d) {
+		if (d.key === this.selected) return PRIORITY.selected;
+		if (this.filter && (d.search || '').includes(this.filter)) return PRIORITY.match;
+		return PRIORITY[d.kind] || d.traffic || 0;
+	}
+
+	// Shows the labels that fit (see labels.js); the others show on hover.
+	placeLabels() {
+		if (!this.nodeSel) return;
+		this.labelsPlacedAt = performance.now();
+		const nodes = [...this.sim.values()].map((d) => Object.assign(d, { priority: this.labelPriority(d) }));
+		const placed = placeLabels(nodes, (d) => ({ w: this.measure(d.label, d.kind), h: d.kind === 'device' ? 16 : 15 }));
+		for (const d of nodes) d.place = placed.get(d.key) || null;
+		this.nodeSel.classed('label-hidden', (d) => !d.place);
+		this.nodeLabelSel.classed('hidden', (d) => !d.place && d.key !== this.hovered);
+	}
+
+	setHovered(key) {
+		this.hovered = key;
+		if (this.nodeLabelSel) this.nodeLabelSel.classed('hidden', (d) => !d.place && d.key !== key);
 	}
 
 	setSelected(id) {
@@ -241,15 +289,18 @@ export class Graph {
 		this.nodeSel.classed('selected', (d) => d.key === sel)
 			.classed('dim', (d) => !!f && !(d.search || '').includes(f))
 			.classed('match', (d) => !!f && (d.search || '').includes(f));
+		this.nodeLabelSel.classed('dim', (d) => !!f && !(d.search || '').includes(f));
 		this.labelSel.classed('focus', (l) => l.source.key === sel || l.target.key === sel);
 		this.linkSel.classed('focus', (l) => l.source.key === sel || l.target.key === sel);
+		this.placeLabels();
 	}
 
-	// Pans to the first node matching the filter; returns its id or null.
-	focusMatch() {
+	// Pans to the first drawn node matching the filter (or to the node with that key); returns
+	// its id or null.
+	focusMatch(key = null) {
 		const f = this.filter;
-		if (!f) return null;
-		const d = [...this.sim.values()].find((n) => (n.search || '').includes(f));
+		if (!f && key === null) return null;
+		const d = key !== null ? this.sim.get(key) : [...this.sim.values()].find((n) => (n.search || '').includes(f));
 		if (!d) return null;
 		const { width, height } = this.svg.node().getBoundingClientRect();
 		this.svg.call(this.zoom.transform, zoomIdentity.translate(width / 2 - d.x, height / 2 - d.y));

@@ -46,7 +46,7 @@ function setView(view) {
 }
 
 function drawNow() {
-	const model = buildModel(store, state);
+	const model = buildModel(store, state, new Set(graph.sim.keys()));
 	graph.update(model);
 	const remotes = model.nodes.filter((n) => n.kind === 'remote').length;
 	const devices = model.nodes.filter((n) => n.kind === 'device').length;
@@ -94,7 +94,13 @@ $('#search').addEventListener('input', (ev) => graph.setFilter(ev.target.value))
 $('#search').addEventListener('keydown', (ev) => {
 	if (ev.key !== 'Enter') return;
 	const id = graph.focusMatch();
-	if (id !== null) select(id);
+	if (id !== null) return select(id);
+	// Not drawn (grouped away, or outside the time window): selecting it draws it.
+	const n = graph.filter && store.find(graph.filter);
+	if (!n) return;
+	select(n.id);
+	drawNow();
+	graph.focusMatch(String(n.id));
 });
 $('#lock').addEventListener('click', (ev) => {
 	const locked = ev.currentTarget.getAttribute('aria-pressed') !== 'true';
@@ -111,4 +117,4 @@ $('#window').addEventListener('change', (ev) => {
 $('#graph').addEventListener('click', () => state.selected !== null && select(null));
 
 // For tests and debugging: read-only access to what the page believes.
-window.spin = { store, graph, state, panel };
+window.spin = { store, graph, state, panel, drawNow };

@@ -1,11 +1,12 @@
 // The page's picture of the network, built only from the event stream: nodes, the three
 // lists, device-remote edges with recent activity, traffic history and DNS questions.
-import { isDevice, serviceName } from './format.js';
+import { isDevice, searchText, serviceName } from './format.js';
 
 const HISTORY_SECONDS = 3600; // charts cover the last hour
 const MAX_DNS_PER_DEVICE = 200;
 const MAX_NODES = 20000; // a runaway stream must not eat the browser
 const MAX_VENDOR = 200; // spind cuts makers' names to 80 bytes
+const RATE_SMOOTHING = 0.1; // weight of the newest second in an edge's average rate
 
 const now = () => Date.now() / 1000;
 
@@ -62,6 +63,14 @@ export class Store extends EventTarget {
 
 	devices() {
 		return [...this.nodes.values()].filter(isDevice);
+	}
+
+	// The first known node whose names or addresses contain TEXT (lower case), drawn or not:
+	// a search must also find the services the map groups away.
+	find(text) {
+		for (const n of this.nodes.values())
+			if (!n.placeholder && !this.isIgnored(n) && searchText(n).includes(text)) return n;
+		return null;
 	}
 
 	edgesOf(id) {
@@ -167,7 +176,7 @@ export class Store extends EventTarget {
 		const key = `${a}-${b}`;
 		let e = this.edges.get(key);
 		if (!e) {
-			e = { key, a, b, bytes: 0, packets: 0, rate: 0, active: 0, blockedAt: 0, services: new Map() };
+			e = { key, a, b, bytes: 0, packets: 0, rate: 0, avg: 0, active: 0, blockedAt: 0, services: new Map() };
 			this.edges.set(key, e);
 		}
 		return e;
@@ -198,6 +207,8 @@ export class Store extends EventTarget {
 			to.active = t;
 			for (const d of [from, to]) if (isDevice(d)) perDevice.set(d.id, (perDevice.get(d.id) || 0) + size);
 		}
+		// The map ranks services by a smoothed rate: one second's bytes would reshuffle it.
+		for (const e of this.edges.values()) e.avg += (e.rate - e.avg) * RATE_SMOOTHING;
 		const ts = Number(res.timestamp) || Math.round(t);
 		push(this.totals, ts, { bytes: Number(res.total_size) || 0, packets: Number(res.total_count) || 0 });
 		for (const [id, b] of perDevice) {

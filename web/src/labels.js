@@ -1,0 +1,71 @@
+// Which node labels the map can show without two of them overlapping. With 50 devices and a
+// few hundred services every label drawn is every label unreadable, so labels are placed
+// greedily by importance (devices, the selected node and search matches first, then the
+// services with the most traffic) and a label that would cover one already placed is hidden;
+// its node keeps its circle, its tooltip, and shows the label on hover or selection.
+
+const CELL = 64; // grid cell (graph units) of the spatial index: a label touches few cells
+
+// Text widths from a canvas in the page's own font, cached per font and string: exact enough
+// for overlap tests and without a DOM layout per label.
+export function textMeasurer(fontFor) {
+	const ctx = document.createElement('canvas').getContext('2d');
+	const cache = new Map();
+	return (text, kind) => {
+		const font = fontFor(kind);
+		const key = `${font}\n${text}`;
+		let w = cache.get(key);
+		if (w === undefined) {
+			ctx.font = font;
+			w = ctx.measureText(text).width;
+			if (cache.size > 5000) cache.clear();
+			cache.set(key, w);
+		}
+		return w;
+	};
+}
+
+// Where a label may go, in order of preference: right of its circle, left, below, above.
+// dx/dy: the text's anchor point from the node's centre.
+function candidates(d, w, h) {
+	const gap = d.r + 4;
+	const v = d.r + h / 2 + 1;
+	return [
+		{ dx: gap, dy: 0, anchor: 'start', x0: d.x + gap, x1: d.x + gap + w, y0: d.y - h / 2, y1: d.y + h / 2 },
+		{ dx: -gap, dy: 0, anchor: 'end', x0: d.x - gap - w, x1: d.x - gap, y0: d.y - h / 2, y1: d.y + h / 2 },
+		{ dx: 0, dy: v, anchor: 'middle', x0: d.x - w / 2, x1: d.x + w / 2, y0: d.y + v - h / 2, y1: d.y + v + h / 2 },
+		{ dx: 0, dy: -v, anchor: 'middle', x0: d.x - w / 2, x1: d.x + w / 2, y0: d.y - v - h / 2, y1: d.y - v + h / 2 },
+	];
+}
+
+function overlaps(a, b) {
+	return a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1;
+}
+
+function cells(b) {
+	const out = [];
+	for (let cx = Math.floor(b.x0 / CELL); cx <= Math.floor(b.x1 / CELL); cx++)
+		for (let cy = Math.floor(b.y0 / CELL); cy <= Math.floor(b.y1 / CELL); cy++) out.push(`${cx},${cy}`);
+	return out;
+}
+
+// nodes: [{key, x, y, r, label, priority}]; size(d) -> {w, h} of its label in graph units.
+// Returns key -> {dx, dy, anchor} for the labels shown, placed most important first.
+export function placeLabels(nodes, size) {
+	const grid = new Map();
+	const placed = new Map();
+	const order = nodes.filter((d) => d.label && Number.isFinite(d.x) && Number.isFinite(d.y))
+		.sort((a, b) => b.priority - a.priority);
+	const free = (b) => cells(b).every((k) => !(grid.get(k) || []).some((o) => overlaps(b, o)));
+	for (const d of order) {
+		const { w, h } = size(d);
+		const b = candidates(d, w + 2, h).find(free);
+		if (!b) continue;
+		for (const k of cells(b)) {
+			if (!grid.has(k)) grid.set(k, []);
+			grid.get(k).push(b);
+		}
+		placed.set(d.key, { dx: b.dx, dy: b.dy, anchor: b.anchor });
+	}
+	return placed;
+}
