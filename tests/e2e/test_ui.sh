@@ -4,8 +4,9 @@
 # they talk to; blocking a service in the page stops the device's traffic (checked with curl
 # from the device's namespace), unblocking restores it; a rename shows up; the page lives
 # through a daemon restart; a freshly opened device page charts spind's last hour at once
-# (get_device_history) and nameless devices fall back to maker, then MAC. Screenshots of the
-# main views go to docs/images/.
+# (get_device_history) and nameless devices fall back to maker, then MAC; with 50 devices and
+# 500 services (a passive spind replaying tests/ui/home_pcap.py's capture) the map stays
+# readable. Screenshots of the main views go to docs/images/.
 set -euo pipefail
 # Read by tests/run: browser-driven; the daemon paths are covered by the other e2e tests under SAN.
 # shellcheck disable=SC2034
@@ -167,4 +168,21 @@ ui escaping
 # Pinned maps outlive spind on purpose (enforcement without the daemon); this test's go.
 spind_stop
 rm -rf "$PIN_DIR"
+
+# --- a busy home: 50 devices and 500 services, as live traffic replayed by a passive spind
+# (the same node cache, messages and web API as on the lab's gateway; the lab has 5 devices)
+BUSY=$E2E_TMP/busy-home.pcap
+if "$E2E_PY" "$SPIN_TOP/tests/ui/home_pcap.py" "$BUSY" "$E2E_TMP/busy-leases" --devices 50 \
+	--remotes 500 --seconds 90 --start $(($(date +%s) + 2)) >"$E2E_TMP/busy-home.log" 2>&1; then
+	ok "busy home capture: $(cat "$E2E_TMP/busy-home.log")"
+	mkdir -p "$E2E_TMP/busy-state"
+	if spind_start -r "$BUSY" -o pubsub_host=127.0.0.1 -o spinweb_interfaces=127.0.0.1 \
+		-o "spinweb_port=$UI_PORT" -o "web_root=$WEB" -o "dhcp_leases_file=$E2E_TMP/busy-leases" \
+		-s "$E2E_TMP/busy-state"; then
+		ui scale 50 500
+		spind_stop
+	fi
+else
+	fail "busy home capture" "$(tail -1 "$E2E_TMP/busy-home.log")"
+fi
 e2e_done

@@ -5,7 +5,7 @@
 //   node tests/ui/ui.mjs PHASE [ARGS...]    environment: UI_URL, UI_CDP, UI_SHOTS
 //   phases: open DEVICE-NAMES REMOTE-NAMES | block REMOTE | unblock REMOTE |
 //           rename DEVICE NEW-NAME | history DEVICE | down | restart DEVICE-NAMES | views |
-//           phone | escaping
+//           phone | escaping | scale DEVICES REMOTES
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
@@ -259,6 +259,180 @@ const phases = {
 		await p.close();
 	},
 
+	// A busy home (spind replaying tests/ui/home_pcap.py's capture): DEVICES devices and
+	// REMOTES services. The map must stay readable: every device drawn, the quieter services
+	// grouped per device (none lost), no two labels overlapping, no reshuffling while the
+	// traffic goes on, and search, group expansion and the layout lock working at that size.
+	async scale(page, devices, remotes) {
+		const nd = Number(devices);
+		const nr = Number(remotes);
+		await page.goto(URL_, { waitUntil: 'load' });
+		await check(`the page learns ${nd} devices and ${nr} services with traffic`, async () => {
+			await page.waitForFunction(([d, r]) => {
+				const s = window.spin.store;
+				const rem = new Set();
+				for (const e of s.edges.values())
+					for (const id of [e.a, e.b]) if (s.node(id) && !s.node(id).mac) rem.add(id);
+				return s.devices().length >= d && rem.size >= r;
+			}, [nd, nr], { timeout: 60000 });
+			return page.evaluate(() => `${window.spin.store.nodes.size} nodes, ${window.spin.store.edges.size} edges`);
+		});
+		// The layout settles (the simulation cools down) once no node comes or goes.
+		await check('the layout settles', async () => {
+			await page.waitForFunction(() => window.spin.graph.simulation.alpha() < 0.05, null, { timeout: 40000 });
+		});
+		await page.click('#fit');
+		await page.waitForTimeout(600);
+		const model = () => page.evaluate(() => {
+			const s = window.spin.store;
+			const sim = [...window.spin.graph.sim.values()];
+			const drawn = new Set(sim.filter((d) => d.kind === 'remote').map((d) => d.id));
+			const groups = new Set(sim.filter((d) => d.kind === 'group').map((d) => d.id));
+			const lost = [];
+			let candidates = 0;
+			const remotes = new Map();
+			for (const e of s.edges.values()) {
+				for (const [r, o] of [[e.a, e.b], [e.b, e.a]]) {
+					const n = s.node(r);
+					if (!n || n.mac || s.isIgnored(n)) continue;
+					if (!remotes.has(r)) remotes.set(r, []);
+					if (s.node(o) && s.node(o).mac) remotes.get(r).push(o);
+				}
+			}
+			for (const [r, devs] of remotes) {
+				candidates++;
+				if (!drawn.has(r) && !devs.some((d) => groups.has(d))) lost.push(r);
+			}
+			return {
+				keys: sim.map((d) => d.key).sort(),
+				devices: sim.filter((d) => d.kind === 'device').length,
+				storeDevices: s.devices().length,
+				remotes: drawn.size,
+				groups: groups.size,
+				candidates,
+				lost,
+			};
+		});
+		const m = await model();
+		await check('every device is drawn', async () => {
+			if (m.devices !== m.storeDevices) throw new Error(`${m.devices} of ${m.storeDevices} drawn`);
+			return `${m.devices}`;
+		});
+		await check('the quieter services are grouped per device, none lost', async () => {
+			if (m.remotes > 200) throw new Error(`${m.remotes} services drawn one by one`);
+			if (m.remotes >= m.candidates) throw new Error(`nothing grouped: ${m.remotes} of ${m.candidates} drawn`);
+			if (m.lost.length) throw new Error(`${m.lost.length} services neither drawn nor in a group, e.g. node ${m.lost[0]}`);
+			return `${m.remotes} of ${m.candidates} drawn, the rest in ${m.groups} "+N more" nodes`;
+		});
+		const labels = () => page.evaluate(() => {
+			const boxes = [];
+			let devicesShown = 0;
+			for (const t of document.querySelectorAll('#graph text.node-label')) {
+				if (getComputedStyle(t).display === 'none' || !t.textContent) continue;
+				const r = t.getBoundingClientRect();
+				boxes.push({ r, text: t.textContent });
+				if (t.classList.contains('device')) devicesShown++;
+			}
+			const overlaps = [];
+			for (let i = 0; i < boxes.length; i++)
+				for (let j = i + 1; j < boxes.length; j++) {
+					const a = boxes[i].r;
+					const b = boxes[j].r;
+					const w = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+					const h = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+					if (w > 1 && h > 1) overlaps.push(`"${boxes[i].text}"/"${boxes[j].text}"`);
+				}
+			return { shown: boxes.length, devicesShown, overlaps, all: document.querySelectorAll('#graph g.node').length };
+		});
+		const l = await labels();
+		await check('no two labels on the map overlap', async () => {
+			if (l.overlaps.length) throw new Error(`${l.overlaps.length} overlapping pairs, e.g. ${l.overlaps[0]}`);
+			return `${l.shown} of ${l.all} nodes labelled, ${l.devicesShown} of them devices; the rest on hover`;
+		});
+		await check('most device labels are shown', async () => {
+			if (l.devicesShown < 0.8 * m.devices) throw new Error(`${l.devicesShown} of ${m.devices}`);
+		});
+		await check('a hidden label shows on hover', async () => {
+			const key = await page.evaluate(() => {
+				const g = document.querySelector('#graph g.node.remote.label-hidden');
+				return g && g.__data__.key;
+			});
+			if (!key) return 'every label fits';
+			const g = page.locator(`#graph g.node[data-id="${key}"]`);
+			await g.locator('circle').hover({ force: true });
+			const shown = await page.locator(`#graph text.node-label[data-key="${key}"]`).evaluate((t) => getComputedStyle(t).display !== 'none');
+			await page.mouse.move(5, 5);
+			if (!shown) throw new Error(`node ${key}: label still hidden under the pointer`);
+		});
+		await shot(page, 'map-busy');
+		await check('the map does not reshuffle while the traffic goes on', async () => {
+			await page.waitForTimeout(6000);
+			const after = await model();
+			const before = new Set(m.keys);
+			const now = new Set(after.keys);
+			const changed = [...now].filter((k) => !before.has(k)).length + [...before].filter((k) => !now.has(k)).length;
+			if (changed > 0) throw new Error(`${changed} of ${m.keys.length} drawn nodes came or went in 6 s`);
+			return `${m.keys.length} nodes for 6 s`;
+		});
+		await check('drawing the model takes', async () => page.evaluate(() => {
+			const t = [];
+			for (let i = 0; i < 5; i++) {
+				const t0 = performance.now();
+				window.spin.drawNow();
+				t.push(performance.now() - t0);
+			}
+			return `median ${t.sort((a, b) => a - b)[2].toFixed(1)} ms per redraw`;
+		}));
+		// Search finds a service the map has grouped away, and draws it.
+		const hidden = await page.evaluate(() => {
+			const drawn = new Set([...window.spin.graph.sim.values()].map((d) => d.id));
+			for (const n of window.spin.store.nodes.values())
+				if (!n.mac && !drawn.has(n.id) && n.domains && n.domains.length && window.spin.store.edgesOf(n.id).length) return n.domains[0].replace(/\.$/, '');
+			return null;
+		});
+		await check(`search finds a grouped service (${hidden}) and draws it`, async () => {
+			if (!hidden) throw new Error('no grouped service with a name');
+			await page.fill('#search', hidden);
+			await page.press('#search', 'Enter');
+			await page.locator('#panel .node-title').filter({ hasText: hidden }).waitFor({ timeout: WAIT_MS });
+			await page.locator(`${nodeSel(hidden, 'remote')}.selected`).waitFor({ timeout: WAIT_MS });
+			await page.locator(`${nodeSel(hidden, 'remote')}.match`).waitFor({ timeout: WAIT_MS });
+		});
+		await page.fill('#search', '');
+		await page.click('#panel .close-panel');
+		await page.click('#fit');
+		await page.waitForTimeout(600);
+		await check('a "+N more" node shows its device\'s services when clicked', async () => {
+			const g = await page.evaluate(() => {
+				const d = [...window.spin.graph.sim.values()].find((n) => n.kind === 'group');
+				return d && { key: d.key, id: d.id, count: d.count };
+			});
+			if (!g) throw new Error('no group node');
+			const mine = () => page.evaluate((id) => {
+				const drawn = new Set([...window.spin.graph.sim.values()].filter((d) => d.kind === 'remote').map((d) => d.id));
+				return window.spin.store.edgesOf(id).map((e) => (e.a === id ? e.b : e.a)).filter((r) => drawn.has(r)).length;
+			}, g.id);
+			const before = await mine();
+			await page.locator(`#graph g.node.group[data-id="${g.id}"] circle`).click({ force: true });
+			await page.waitForFunction((key) => !window.spin.graph.sim.has(key), g.key, { timeout: WAIT_MS });
+			const after = await mine();
+			if (after < before + g.count) throw new Error(`device ${g.id}: ${before} services drawn, then ${after}; group had ${g.count}`);
+			return `device ${g.id}: ${before} -> ${after} services`;
+		});
+		await check('a locked layout keeps every node in place', async () => {
+			await page.click('#lock');
+			const pos = () => page.evaluate(() => Object.fromEntries([...window.spin.graph.sim.values()].map((d) => [d.key, [d.x, d.y]])));
+			const p0 = await pos();
+			await page.waitForTimeout(3000);
+			const p1 = await pos();
+			let moved = 0;
+			for (const [k, [x, y]] of Object.entries(p0)) if (p1[k] && Math.hypot(p1[k][0] - x, p1[k][1] - y) > 0.5) moved++;
+			await page.click('#lock');
+			if (moved) throw new Error(`${moved} of ${Object.keys(p0).length} nodes moved while locked`);
+			return `${Object.keys(p0).length} nodes for 3 s`;
+		});
+	},
+
 	async escaping(page) {
 		// A name as a hostile device could announce it (DHCP) or a DNS server could send it.
 		const evil = '<img src=x id=spin-xss onerror="window.spinXss=1">&amp;';
@@ -270,7 +444,7 @@ const phases = {
 			const r = await page.evaluate(() => ({
 				img: !!document.getElementById('spin-xss'),
 				xss: !!window.spinXss,
-				text: [...document.querySelectorAll('#graph g.node text.label, #device-table td strong')].some((t) => t.textContent.includes('<img')),
+				text: [...document.querySelectorAll('#graph text.node-label, #device-table td strong')].some((t) => t.textContent.includes('<img')),
 			}));
 			if (r.img || r.xss || !r.text) throw new Error(JSON.stringify(r));
 		});
