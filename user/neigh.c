@@ -37,6 +37,33 @@ static int attr_cb(const struct nlattr *attr, void *data)
 	return MNL_CB_OK;
 }
 
+static bool mac_usable(const uint8_t *mac)
+{
+	return (mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]) && !(mac[0] & 1);
+}
+
+/*
+ * A bridge FDB entry. Only what the bridge learned from frames (NUD_REACHABLE, or NUD_STALE
+ * once aged) or was told statically (NUD_NOARP): NUD_PERMANENT ones are the bridge's and its
+ * ports' own addresses, NTF_SELF ones a port device's own address lists.
+ */
+static void fdb_msg(const struct ndmsg *nd, const struct neigh_attrs *a)
+{
+	const uint8_t *mac;
+
+	if (!nb.ops.fdb_learned || (nd->ndm_flags & NTF_SELF) ||
+	    !(nd->ndm_state & (NUD_REACHABLE | NUD_STALE | NUD_NOARP)) || !a->lladdr ||
+	    mnl_attr_get_payload_len(a->lladdr) != 6)
+		return;
+	mac = mnl_attr_get_payload(a->lladdr);
+	if (!mac_usable(mac)) {
+		nb.st.ignored++;
+		return;
+	}
+	nb.st.fdb++;
+	nb.ops.fdb_learned(mac, nd->ndm_ifindex, nb.ops.ctx);
+}
+
 static int msg_cb(const struct nlmsghdr *nlh, void *data)
 {
 	const struct ndmsg *nd = mnl_nlmsg_get_payload(nlh);
@@ -45,8 +72,13 @@ static int msg_cb(const struct nlmsghdr *nlh, void *data)
 	const uint8_t *mac;
 
 	nb.st.events++;
-	if (nlh->nlmsg_type != RTM_NEWNEIGH)
+	if (nlh->nlmsg_type != RTM_NEWNEIGH || mnl_nlmsg_get_payload_len(nlh) < sizeof(*nd))
 		return MNL_CB_OK;
+	if (nd->ndm_family == AF_BRIDGE) {
+		mnl_attr_parse(nlh, sizeof(*nd), attr_cb, &a);
+		fdb_msg(nd, &a);
+		return MNL_CB_OK;
+	}
 	if (!(nd->ndm_state & (NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE | NUD_PERMANENT)))
 		return MNL_CB_OK;
 	mnl_attr_parse(nlh, sizeof(*nd), attr_cb, &a);
@@ -62,8 +94,7 @@ static int msg_cb(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_OK;
 	}
 	mac = mnl_attr_get_payload(a.lladdr);
-	if (!(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]) || (mac[0] & 1) ||
-	    !nb.ops.wanted(&ip, nd->ndm_ifindex, nb.ops.ctx)) {
+	if (!mac_usable(mac) || !nb.ops.wanted(&ip, nd->ndm_ifindex, nb.ops.ctx)) {
 		nb.st.ignored++;
 		return MNL_CB_OK;
 	}

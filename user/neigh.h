@@ -2,6 +2,8 @@
 /*
  * Devices from the kernel's neighbour tables (ARP and NDP): a dump at start, then rtnetlink
  * events (no polling). Each reachable entry on a LAN address says "this IP is used by this MAC".
+ * The same socket carries the bridge forwarding database (AF_BRIDGE neighbour messages): a MAC
+ * a bridge learned on a port says "a station is behind this port", before it has an address.
  */
 #ifndef SPIN_NEIGH_H
 #define SPIN_NEIGH_H
@@ -15,6 +17,8 @@ struct neigh_ops {
 	/* Should a neighbour entry count (a LAN address on a LAN-side interface)? */
 	bool (*wanted)(const struct spin_addr *ip, int ifindex, void *ctx);
 	void (*learned)(const struct spin_addr *ip, const uint8_t mac[6], void *ctx);
+	/* A bridge learned MAC on port ifindex (optional; dynamic and static entries only). */
+	void (*fdb_learned)(const uint8_t mac[6], int ifindex, void *ctx);
 	void *ctx;
 };
 
@@ -23,6 +27,7 @@ struct neigh_stats {
 	uint64_t learned;
 	uint64_t ignored;
 	uint64_t overruns; /* the socket's buffer overflowed: a fresh dump was requested */
+	uint64_t fdb;	   /* bridge FDB entries handed on */
 };
 
 int neigh_init(const struct neigh_ops *ops);

@@ -622,6 +622,20 @@ struct node *nodes_set_mac(const struct spin_addr *ip, const uint8_t mac[6], tim
 	return n;
 }
 
+struct node *nodes_get_mac(const uint8_t mac[6], time_t now)
+{
+	struct node *n = nodes_by_mac(mac);
+
+	if (!n) {
+		n = node_new(now);
+		if (!n)
+			return NULL;
+		node_set_mac(n, mac);
+	}
+	touch(n, now);
+	return n;
+}
+
 struct node *nodes_add_ip(uint32_t id, const struct spin_addr *ip, time_t now)
 {
 	struct ip_ent *ie = ip_find(ip);

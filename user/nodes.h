@@ -89,6 +89,9 @@ struct node *nodes_add_domain(const struct spin_addr *ip, const char *domain, ti
 struct node *nodes_get_domain(const char *domain, time_t now);
 /* Neighbour table: ip is used by the device mac. */
 struct node *nodes_set_mac(const struct spin_addr *ip, const uint8_t mac[6], time_t now);
+/* The device with this MAC, created without an address if there is none (a bridge FDB entry:
+ * a station seen before any address of it is); its lastseen is now. NULL and errno on failure. */
+struct node *nodes_get_mac(const uint8_t mac[6], time_t now);
 /* JSON-RPC node_add_ip: ip belongs to node id; id 0 = a new node (or ip's existing node). */
 struct node *nodes_add_ip(uint32_t id, const struct spin_addr *ip, time_t now);
 

@@ -234,6 +234,28 @@ static void on_mac_learned(const struct spin_addr *ip, const uint8_t mac[6], voi
 }
 
 /*
+ * A station a LAN bridge learned on one of SPIN's bridge ports: a device, even before it has
+ * an address or sends anything SPIN counts (nodeInfo with "ips": []). Its addresses join it
+ * when a flow or a neighbour entry names them (same MAC, same node).
+ */
+static void on_fdb_learned(const uint8_t mac[6], int ifindex, void *ctx)
+{
+	struct node *n;
+	bool port = false;
+
+	for (int i = 0; i < app.ifs.n; i++)
+		port |= app.ifs.ifs[i].ifindex == ifindex && app.ifs.ifs[i].master_ifindex != 0;
+	if (!port || nodes_by_mac(mac))
+		return;
+	n = nodes_get_mac(mac, spind_now());
+	if (!n)
+		return;
+	names_apply(n);
+	/* Published at once, unlike an address nothing referred to: a station on the LAN is news. */
+	nodes_publish_pending(n, spind_now());
+}
+
+/*
  * A new flow's first packet from the LAN side: its source MAC and address, as a neighbour
  * entry would say. A bridge that does not route has no neighbour entries for the devices
  * behind it; this is how they get their MACs there.
@@ -610,8 +632,9 @@ static int start_modules(const struct spin_config *cfg)
 	if (!err)
 		refresh_lease_names();
 	if (!err && !passive.on) /* the host's neighbours are not the observed LAN's */
-		err = neigh_init(
-			&(struct neigh_ops){.wanted = neigh_wanted, .learned = on_mac_learned});
+		err = neigh_init(&(struct neigh_ops){.wanted = neigh_wanted,
+						     .learned = on_mac_learned,
+						     .fdb_learned = on_fdb_learned});
 	if (!err && !passive.on) /* now that the node cache and the policy are up */
 		flows_set_mac_cb(on_flow_mac, NULL);
 	return err;

@@ -113,6 +113,7 @@ static void collect_user(struct emitter *e)
 	neigh_get_stats(&nb);
 	e->module = "neigh";
 	emit(e, "learned", nb.learned, STAT_TOTAL);
+	emit(e, "fdb", nb.fdb, STAT_TOTAL);
 	emit(e, "overruns", nb.overruns, STAT_TOTAL);
 
 	e->module = "policy";

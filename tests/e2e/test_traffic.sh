@@ -2,7 +2,8 @@
 # The foundation's end-to-end slice: a device fetches 1 MiB over IPv4 and over IPv6 through the
 # lab gateway where spind runs; the flow must show up on SPIN/traffic between the device's node
 # and the server's node, with a byte count within 1% of what tcpdump saw on the same interface.
-# Router mode (spind on lan0) and bridge mode (spind on the bridge ports).
+# Router mode (spind on lan0) and bridge mode (spind on the bridge ports; there also devices
+# from their flows' MACs and from the bridge's forwarding database).
 set -euo pipefail
 # shellcheck source=../lib/e2e.sh
 . "$(dirname "$0")/../lib/e2e.sh"
@@ -83,6 +84,46 @@ for _ in range(3):
 		"$mac" "\"$QUIET_MAC\""
 }
 
+# Bridge mode: a station that has no address yet and sends one non-IP frame is only in the
+# bridge's forwarding database; SPIN must show it as a device (by MAC, "ips": []), and the
+# address it takes later must join that same node.
+FDB_MAC=02:00:00:00:00:77 FDB_IP=192.0.2.77
+
+fdb_station() { # MQTT-FILE
+	local id="" ips="" id2=""
+	in_ns phone ip link add fdb0 link eth0 address "$FDB_MAC" type macvlan mode bridge
+	in_ns phone ip link set fdb0 addrgenmode none
+	in_ns phone ip link set fdb0 up
+	in_ns phone "$E2E_PY" -c 'import socket
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind(("fdb0", 0))
+s.send(bytes.fromhex("ffffffffffff020000000077") + b"\x88\xb5" + b"spin-fdb-test".ljust(46, b"\0"))'
+	for _ in $(seq 1 20); do
+		id=$(mqtt_node_field "$1" "$FDB_MAC" id)
+		[ "$id" != null ] && break
+		sleep 0.5
+	done
+	check_eq "bridge: the bridge learned $FDB_MAC on lan-phone" \
+		"$(gw bridge fdb show dev lan-phone | grep -c "^$FDB_MAC .*master" || true)" 1
+	if [ "$id" != null ]; then
+		ok "bridge: a station with no address is a device from the bridge FDB (node $id)"
+	else
+		fail "bridge: a station with no address is a device from the bridge FDB" \
+			"no nodeInfo with mac $FDB_MAC within 10 s"
+	fi
+	check_eq "bridge: that device has no address yet" "$(mqtt_node_field "$1" "$FDB_MAC" ips)" "[]"
+	in_ns phone ip addr add "$FDB_IP/24" dev fdb0
+	in_ns phone ping -c 1 -W 2 -I fdb0 192.0.2.1 >/dev/null 2>&1 || true
+	for _ in $(seq 1 20); do
+		ips=$(mqtt_node_field "$1" "$FDB_MAC" ips)
+		[[ $ips == *"\"$FDB_IP\""* ]] && break
+		sleep 0.5
+	done
+	id2=$(mqtt_node_field "$1" "$FDB_IP" id)
+	check_eq "bridge: its address joins the same node when it appears" "$id2 $ips" "$id [\"$FDB_IP\"]"
+	in_ns phone ip link del fdb0
+}
+
 run_mode() { # MODE
 	local mode=$1 ifaces capif=lan0 mqtt=$E2E_TMP/mqtt-$1.txt args
 	lab_up "$mode" --no-traffic
@@ -99,7 +140,10 @@ run_mode() { # MODE
 		one_fetch "$mode" 6 "$capif" "$mqtt"
 		check_eq "$mode: the device's node carries its MAC" \
 			"$(mqtt_node_field "$mqtt" "$DEVICE_KEYS" mac)" '"02:00:00:00:00:10"'
-		[ "$mode" = bridge ] && quiet_host_mac "$mqtt"
+		if [ "$mode" = bridge ]; then
+			quiet_host_mac "$mqtt"
+			fdb_station "$mqtt"
+		fi
 		local domains
 		domains=$(mqtt_node_field "$mqtt" 203.0.113.10 domains)
 		if [[ $domains == *'"api.thermo.example."'* ]]; then

@@ -274,6 +274,32 @@ static void test_devices_never_merge(void)
 	CHECK_INT(id_of_ip("192.0.2.31"), n ? node_id(n) : 0, "new MAC: IP moved to it");
 }
 
+/* A bridge FDB entry: a device by MAC alone, which its addresses join later. */
+static void test_mac_only_device(void)
+{
+	struct node *d, *n, *t;
+	uint32_t id;
+
+	reset(1800, 0);
+	d = nodes_get_mac(mac1, 100);
+	CHECK(d != NULL, "MAC-only device created");
+	id = d ? node_id(d) : 0;
+	CHECK(d && node_mac(d) && node_ip_count(d) == 0, "a device with no address");
+	CHECK(d && strstr(json(d), "\"ips\":[]") != NULL, "its nodeInfo has an empty ips array");
+	CHECK(nodes_get_mac(mac1, 101) == d, "the same MAC finds the same device");
+	CHECK_INT(d ? node_lastseen(d) : 0, 101, "and touches it");
+	n = set_mac("192.0.2.40", mac1, 102);
+	CHECK(n == d, "a neighbour entry's address joins it");
+	CHECK_INT(id_of_ip("192.0.2.40"), id, "its address names it");
+	t = get("2001:db8:1::40", 103); /* seen in traffic first */
+	events[0] = 0;
+	n = set_mac("2001:db8:1::40", mac1, 104);
+	CHECK(n == d && node_ip_count(d) == 2, "a traffic node with its MAC merges into it");
+	CHECK(t && strstr(events, "merged") != NULL, "announced as a merge");
+	nodes_tick(100 + 3600);
+	CHECK(nodes_by_id(id) != NULL, "a device is not retired by the idle-node retention");
+}
+
 static void test_retention(void)
 {
 	struct node *n;
@@ -486,6 +512,7 @@ int main(void)
 	test_create_and_domain();
 	test_merge();
 	test_devices_never_merge();
+	test_mac_only_device();
 	test_retention();
 	test_eviction();
 	test_json();
