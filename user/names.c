@@ -28,6 +28,10 @@ static struct {
 	struct name_entry *user;
 	struct name_entry *dhcp;
 	unsigned int n_user;
+	/* Bumped by every change of either table: a node looked up in this generation without a
+	 * match is not looked up again (names_apply runs for every flow end every second) until
+	 * the tables change or it gains an address or a MAC. Never 0 (a node's "not yet"). */
+	uint32_t gen;
 	char path[PATH_MAX];
 	char leases[PATH_MAX];
 	struct timespec leases_mtime;
@@ -55,10 +59,17 @@ static const char *lookup(struct name_entry *table, const char *key)
 	return e ? e->name : NULL;
 }
 
+static void tables_changed(void)
+{
+	if (++nm.gen == 0)
+		nm.gen = 1;
+}
+
 static int put(struct name_entry **table, const char *key, const char *name, unsigned int *count)
 {
 	struct name_entry *e;
 
+	tables_changed();
 	HASH_FIND_STR(*table, key, e);
 	if (!name || !*name) {
 		if (e) {
@@ -88,6 +99,7 @@ static void clear(struct name_entry **table)
 {
 	struct name_entry *e, *tmp;
 
+	tables_changed();
 	HASH_ITER(hh, *table, e, tmp)
 	{
 		HASH_DEL(*table, e);
@@ -188,11 +200,12 @@ void names_apply(struct node *n)
 {
 	const char *name;
 
-	if (!n || node_name(n) || (!nm.user && !nm.dhcp))
+	if (!n || node_name(n) || (!nm.user && !nm.dhcp) || node_names_gen(n) == nm.gen)
 		return;
 	name = name_for(n);
 	if (name)
 		nodes_set_name(node_id(n), name);
+	node_set_names_gen(n, nm.gen);
 }
 
 int names_remember(const struct node *n, const char *name)

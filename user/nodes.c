@@ -36,6 +36,7 @@ struct node {
 	uint8_t mac[6];
 	char *name;
 	time_t lastseen;
+	uint32_t names_gen; /* names.c's table generation this node was last matched against */
 	struct ip_ent **ips;
 	unsigned int n_ips, cap_ips;
 	struct dom_ent **doms;
@@ -204,6 +205,7 @@ static void node_set_mac(struct node *n, const uint8_t mac[6])
 {
 	DL_DELETE(nc.lru, n);
 	n->has_mac = true;
+	n->names_gen = 0; /* a new key for the name tables */
 	memcpy(n->mac, mac, 6);
 	HASH_ADD(hh_mac, nc.by_mac, mac, 6, n);
 	n->dirty = true;
@@ -223,6 +225,7 @@ static void ip_attach(struct node *n, struct ip_ent *e)
 	}
 	e->node = n;
 	n->ips[n->n_ips++] = e;
+	n->names_gen = 0;
 	n->dirty = true;
 }
 
@@ -747,6 +750,16 @@ const char *node_name(const struct node *n)
 const uint8_t *node_mac(const struct node *n)
 {
 	return n->has_mac ? n->mac : NULL;
+}
+
+uint32_t node_names_gen(const struct node *n)
+{
+	return n->names_gen;
+}
+
+void node_set_names_gen(struct node *n, uint32_t gen)
+{
+	n->names_gen = gen;
 }
 
 time_t node_lastseen(const struct node *n)

@@ -117,6 +117,10 @@ uint32_t node_id(const struct node *n);
 const char *node_name(const struct node *n);   /* NULL if none */
 const uint8_t *node_mac(const struct node *n); /* 6 bytes, NULL if not a device */
 time_t node_lastseen(const struct node *n);
+/* For names.c: the name-table generation the node was last looked up in; 0 after the node
+ * gained an address or a MAC (so it is looked up again). */
+uint32_t node_names_gen(const struct node *n);
+void node_set_names_gen(struct node *n, uint32_t gen);
 unsigned int node_ip_count(const struct node *n);
 const struct spin_addr *node_ip(const struct node *n, unsigned int i); /* oldest first */
 unsigned int node_domain_count(const struct node *n);
