@@ -32,6 +32,8 @@ struct flow_entry {
 	uint64_t blk_bytes;
 	uint64_t blk_packets;
 	uint32_t seen_sweep;
+	uint32_t order_sweep; /* the sweep that put it at order_idx of f.order */
+	uint32_t order_idx;
 	UT_hash_handle hh;
 };
 
@@ -42,6 +44,14 @@ static struct {
 	int ncpus;
 	uint32_t sweep_no;
 	struct flow_entry *table;
+	/*
+	 * The kernel hands the flows over in the same order every sweep (bucket order), so the
+	 * flow after entry e is most likely the one that followed e last time: f.prev is the last
+	 * sweep's order, f.order this one's, f.guess the index in f.prev to try next. A right
+	 * guess costs a key compare instead of hashing the key and walking the index.
+	 */
+	struct flow_entry **order, **prev;
+	size_t n_order, n_prev, cap_order, cap_prev, guess;
 	struct spin_flow_key *keys; /* batch keys of either map (a key4 is smaller) */
 	struct spin_flow_val *vals; /* chunk * ncpus values */
 	struct spin_flow_key *doomed;
@@ -122,6 +132,10 @@ void flows_destroy(void)
 		HASH_DEL(f.table, e);
 		free(e);
 	}
+	free(f.order);
+	free(f.prev);
+	f.order = f.prev = NULL;
+	f.n_order = f.n_prev = f.cap_order = f.cap_prev = f.guess = 0;
 	free(f.keys);
 	free(f.vals);
 	free(f.doomed);
@@ -218,20 +232,79 @@ static void report(struct flow_entry *e, const struct spin_flow_val *sum, flows_
 		cb(&d, ctx);
 }
 
+static struct flow_entry *entry_guess(const struct spin_flow_key *key)
+{
+	struct flow_entry *e = f.guess < f.n_prev ? f.prev[f.guess] : NULL;
+
+	/* the ports differ for most wrong guesses: a cheap reject before the whole key */
+	if (!e || e->key.port_a != key->port_a)
+		return NULL;
+	return memcmp(&e->key, key, sizeof(*key)) == 0 ? e : NULL;
+}
+
+/* Records e as the next flow of this sweep and guesses the one after it. */
+static void entry_ordered(struct flow_entry *e)
+{
+	if (e->order_sweep == f.sweep_no - 1)
+		f.guess = e->order_idx + 1;
+	if (f.n_order == f.cap_order) {
+		size_t cap = f.cap_order ? f.cap_order * 2 : 1024;
+		struct flow_entry **p = realloc(f.order, cap * sizeof(*p));
+
+		if (!p)
+			return; /* only guesses are lost */
+		f.order = p;
+		f.cap_order = cap;
+	}
+	f.order[f.n_order] = e;
+	e->order_idx = (uint32_t)f.n_order++;
+	e->order_sweep = f.sweep_no;
+}
+
+/* Only this sweep's order can still be read (as the next sweep's guesses). */
+static void entry_free(struct flow_entry *e)
+{
+	if (e->order_sweep == f.sweep_no && e->order_idx < f.n_order)
+		f.order[e->order_idx] = NULL;
+	HASH_DEL(f.table, e);
+	free(e);
+}
+
+/* A new sweep: this order becomes the guesses, the old guesses' buffer is reused. */
+static void order_begin(void)
+{
+	struct flow_entry **p = f.prev;
+	size_t cap = f.cap_prev;
+
+	f.prev = f.order;
+	f.cap_prev = f.cap_order;
+	f.n_prev = f.n_order;
+	f.order = p;
+	f.cap_order = cap;
+	f.n_order = 0;
+	f.guess = 0;
+}
+
 static struct flow_entry *entry_get(const struct spin_flow_key *key, bool *created)
 {
-	struct flow_entry *e;
+	struct flow_entry *e = entry_guess(key);
 
-	HASH_FIND(hh, f.table, key, sizeof(*key), e);
 	*created = false;
 	if (e)
+		f.st.guessed++;
+	else
+		HASH_FIND(hh, f.table, key, sizeof(*key), e);
+	if (e) {
+		entry_ordered(e);
 		return e;
+	}
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return NULL;
 	e->key = *key;
 	HASH_ADD(hh, f.table, key, sizeof(e->key), e);
 	*created = true;
+	entry_ordered(e);
 	return e;
 }
 
@@ -300,10 +373,8 @@ static void remove_doomed(flows_delta_cb cb, void *ctx)
 		} else if (bpf_map_delete_elem(fd, mkey) && errno != ENOENT) {
 			continue;
 		}
-		if (e) {
-			HASH_DEL(f.table, e);
-			free(e);
-		}
+		if (e)
+			entry_free(e);
 		f.st.removed++;
 	}
 	f.n_doomed = 0;
@@ -392,10 +463,8 @@ static void forget_vanished(void)
 
 	HASH_ITER(hh, f.table, e, tmp)
 	{
-		if (e->seen_sweep != f.sweep_no) {
-			HASH_DEL(f.table, e);
-			free(e);
-		}
+		if (e->seen_sweep != f.sweep_no)
+			entry_free(e);
 	}
 }
 
@@ -414,6 +483,7 @@ int flows_sweep(uint32_t now, flows_delta_cb cb, void *ctx)
 
 	f.sweep_no++;
 	f.n_doomed = 0;
+	order_begin();
 	for (int i = 0; i < FM_N && !err; i++) {
 		err = sweep_map(&f.maps[i], now, cb, ctx);
 		seen += f.maps[i].seen;

@@ -44,6 +44,7 @@ struct flows_stats {
 	uint64_t max_sweep_us;
 	uint64_t batch_fallbacks; /* sweeps that had to use get_next_key */
 	uint64_t macs;		  /* new flows that named their source's MAC */
+	uint64_t guessed;	  /* flows found where the last sweep's order put them */
 };
 
 /*

@@ -51,6 +51,7 @@ static void collect_kernel(struct emitter *e)
 	emit(e, "max_flows", kernel_max_flows(), STAT_MAX);
 	emit(e, "removed", fs->removed, STAT_TOTAL);
 	emit(e, "macs", fs->macs, STAT_TOTAL);
+	emit(e, "guessed", fs->guessed, STAT_TOTAL);
 	emit(e, "last_sweep_us", fs->last_sweep_us, STAT_MAX);
 	emit(e, "max_sweep_us", fs->max_sweep_us, STAT_MAX);
 
