@@ -244,10 +244,14 @@ export class Graph {
 			.attr('x2', (l) => l.target.x).attr('y2', (l) => l.target.y);
 		this.labelSel.attr('x', (l) => (l.source.x + l.target.x) / 2).attr('y', (l) => (l.source.y + l.target.y) / 2);
 		this.nodeSel.attr('transform', (d) => `translate(${d.x},${d.y})`);
+		if (performance.now() - this.labelsPlacedAt > LABEL_PLACE_MS) this.placeLabels();
+		else this.positionLabels();
+	}
+
+	positionLabels() {
 		this.nodeLabelSel.attr('x', (d) => d.x + (d.place ? d.place.dx : d.r + 4))
 			.attr('y', (d) => d.y + (d.place ? d.place.dy : 0))
 			.attr('text-anchor', (d) => (d.place ? d.place.anchor : 'start'));
-		if (performance.now() - this.labelsPlacedAt > LABEL_PLACE_MS) this.placeLabels();
 	}
 
 	labelPriority(d) {
@@ -265,6 +269,7 @@ export class Graph {
 		for (const d of nodes) d.place = placed.get(d.key) || null;
 		this.nodeSel.classed('label-hidden', (d) => !d.place);
 		this.nodeLabelSel.classed('hidden', (d) => !d.place && d.key !== this.hovered);
+		this.positionLabels();
 	}
 
 	setHovered(key) {
