@@ -34,6 +34,7 @@ struct flow_entry {
 	uint32_t seen_sweep;
 	uint32_t order_sweep; /* the sweep that put it at order_idx of f.order */
 	uint32_t order_idx;
+	struct flow_cookie cookie;
 	UT_hash_handle hh;
 };
 
@@ -209,6 +210,7 @@ static void report(struct flow_entry *e, const struct spin_flow_val *sum, flows_
 {
 	struct flow_delta d = {
 		.key = &e->key,
+		.cookie = &e->cookie,
 		.initiator = sum->initiator,
 		.ifindex = sum->ifindex,
 		.first_seen = sum->first_seen,

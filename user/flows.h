@@ -12,10 +12,20 @@
 
 #include "spin_common.h"
 
+/*
+ * What the consumer of the deltas keeps per flow (traffic.c: where the flow's bytes go); flows.c
+ * only stores it with the flow, zeroed when the flow is new, and forgets it with the flow.
+ */
+struct flow_cookie {
+	void *ptr;
+	uint32_t gen[3];
+};
+
 /* What one flow did since the previous sweep (only flows that changed are reported). */
 struct flow_delta {
 	const struct spin_flow_key *key;
-	uint8_t initiator; /* enum spin_flow_dir */
+	struct flow_cookie *cookie; /* NULL: none kept (passive mode) */
+	uint8_t initiator;	    /* enum spin_flow_dir */
 	uint32_t ifindex;
 	uint64_t bytes[2]; /* per enum spin_flow_dir */
 	uint64_t packets[2];

@@ -56,6 +56,7 @@ static struct {
 	unsigned int retain_s;
 	unsigned int max_nodes;
 	uint32_t next_id;
+	uint32_t map_gen; /* see nodes_map_generation() */
 	struct node *by_id;
 	struct node *by_mac;
 	struct ip_ent *by_ip;
@@ -138,6 +139,7 @@ static void node_free(struct node *n)
 	else
 		DL_DELETE(nc.lru, n);
 	HASH_DELETE(hh_id, nc.by_id, n);
+	nc.map_gen++;
 	free(n->ips);
 	free(n->doms);
 	free(n->name);
@@ -206,6 +208,7 @@ static void node_set_mac(struct node *n, const uint8_t mac[6])
 	DL_DELETE(nc.lru, n);
 	n->has_mac = true;
 	n->names_gen = 0; /* a new key for the name tables */
+	nc.map_gen++;	  /* its addresses are now a device's */
 	memcpy(n->mac, mac, 6);
 	HASH_ADD(hh_mac, nc.by_mac, mac, 6, n);
 	n->dirty = true;
@@ -222,6 +225,7 @@ static void ip_attach(struct node *n, struct ip_ent *e)
 		free(old);
 		memmove(n->ips, n->ips + 1, --n->n_ips * sizeof(n->ips[0]));
 		nc.st.trimmed++;
+		nc.map_gen++;
 	}
 	e->node = n;
 	n->ips[n->n_ips++] = e;
@@ -242,6 +246,7 @@ static void ip_detach(struct ip_ent *e)
 	n->n_ips--;
 	n->dirty = true;
 	e->node = NULL;
+	nc.map_gen++;
 }
 
 static int ip_add(struct node *n, const struct spin_addr *ip)
@@ -760,6 +765,11 @@ uint32_t node_names_gen(const struct node *n)
 void node_set_names_gen(struct node *n, uint32_t gen)
 {
 	n->names_gen = gen;
+}
+
+uint32_t nodes_map_generation(void)
+{
+	return nc.map_gen;
 }
 
 time_t node_lastseen(const struct node *n)

@@ -117,6 +117,12 @@ uint32_t node_id(const struct node *n);
 const char *node_name(const struct node *n);   /* NULL if none */
 const uint8_t *node_mac(const struct node *n); /* 6 bytes, NULL if not a device */
 time_t node_lastseen(const struct node *n);
+/*
+ * Changes whenever an address may map to another node id than before, or a node becomes a
+ * device: a node freed (merged, deleted, evicted), an address moved or dropped, a MAC set. Not
+ * when a new node or a new address appears. traffic.c keeps per-flow results while it holds.
+ */
+uint32_t nodes_map_generation(void);
 /* For names.c: the name-table generation the node was last looked up in; 0 after the node
  * gained an address or a MAC (so it is looked up again). */
 uint32_t node_names_gen(const struct node *n);

@@ -309,6 +309,8 @@ static void on_name_set(const struct node *n, const char *name, void *ctx)
 
 static void on_list_changed(enum policy_list l, void *ctx)
 {
+	if (l == POLICY_IGNORE) /* flows to or from it are left out from now on */
+		traffic_invalidate();
 	publish_cmd(bus_traffic_topic(), policy_list_name(l), policy_list_json(l), false);
 }
 

@@ -27,6 +27,9 @@ struct agg {
 	uint64_t size;
 	uint64_t count;
 	uint32_t seen; /* the last interval that added to it */
+	/* Where its flows' bytes also go, worked out once (see cached_agg()); NULL: nowhere. */
+	struct hist *hist;
+	struct minutes *minutes[2];
 	UT_hash_handle hh;
 };
 
@@ -67,6 +70,7 @@ static struct {
 	time_t now;
 	struct agg *interval; /* kept across intervals: see flush_traffic() */
 	uint32_t interval_no;
+	uint32_t gen; /* bumped when history rows or devices go: per-flow caches are void */
 	struct agg *blocked;
 	struct agg *spare; /* emptied aggregates for the next interval (via hh.next) */
 	unsigned int n_spare;
@@ -185,7 +189,8 @@ void traffic_destroy(void)
 	}
 }
 
-static void agg_add(struct agg **table, const struct agg_key *key, uint64_t size, uint64_t count)
+static struct agg *agg_add(struct agg **table, const struct agg_key *key, uint64_t size,
+			   uint64_t count)
 {
 	struct agg *a;
 
@@ -193,13 +198,14 @@ static void agg_add(struct agg **table, const struct agg_key *key, uint64_t size
 	if (!a) {
 		a = agg_new();
 		if (!a)
-			return;
+			return NULL;
 		a->key = *key;
 		HASH_ADD(hh, *table, key, sizeof(a->key), a);
 	}
 	a->size += size;
 	a->count += count;
 	a->seen = t.interval_no;
+	return a;
 }
 
 static struct device_hist *device_get(uint32_t device, bool create)
@@ -217,21 +223,22 @@ static struct device_hist *device_get(uint32_t device, bool create)
 	return d;
 }
 
-static void hist_add(uint32_t device, const struct hist_key *key, uint64_t bytes, uint64_t packets,
-		     time_t now)
+/* Returns the row added to, NULL if there is none (the device's rows are at their bound). */
+static struct hist *hist_add(uint32_t device, const struct hist_key *key, uint64_t bytes,
+			     uint64_t packets, time_t now)
 {
 	struct device_hist *d = device_get(device, true);
 	struct hist *h;
 
 	if (!d)
-		return;
+		return NULL;
 	HASH_FIND(hh, d->rows, key, sizeof(*key), h);
 	if (!h) {
 		if (d->n >= HISTORY_MAX_PER_DEVICE)
-			return;
+			return NULL;
 		h = calloc(1, sizeof(*h));
 		if (!h)
-			return;
+			return NULL;
 		h->key = *key;
 		HASH_ADD(hh, d->rows, key, sizeof(h->key), h);
 		d->n++;
@@ -240,6 +247,7 @@ static void hist_add(uint32_t device, const struct hist_key *key, uint64_t bytes
 	h->bytes += bytes;
 	h->packets += packets;
 	h->lastseen = now;
+	return h;
 }
 
 static int64_t minute_of(time_t when)
@@ -279,12 +287,13 @@ static struct minutes *minutes_get(uint32_t device)
 	return d->minutes;
 }
 
-static void minutes_count(uint32_t device, uint64_t bytes, uint64_t packets)
+static struct minutes *minutes_count(uint32_t device, uint64_t bytes, uint64_t packets)
 {
 	struct minutes *mh = minutes_get(device);
 
 	if (mh)
 		minutes_add(mh, minute_of(t.now), bytes, packets);
+	return mh;
 }
 
 /* Bucket i (oldest first) of the hour ending with minute 'now_m'; 0 outside the window. */
@@ -333,18 +342,65 @@ static bool is_icmp(uint8_t proto)
 	return proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6;
 }
 
+/*
+ * A flow whose last delta went to aggregate a needs none of the work below again: the same
+ * addresses give the same nodes, the same aggregate, history row and charts, as long as no
+ * address moved to another node (nodes_map_generation()), no row or device went (t.gen), the
+ * ignore list and LAN did not change (traffic_invalidate()), and the aggregate still exists:
+ * one that a flow added to within AGG_KEEP_INTERVALS has not been dropped (agg_age()).
+ */
+static struct agg *cached_agg(const struct flow_cookie *c)
+{
+	if (!c || !c->ptr || c->gen[0] != t.gen || c->gen[1] != nodes_map_generation() ||
+	    t.interval_no - c->gen[2] >= AGG_KEEP_INTERVALS)
+		return NULL;
+	return c->ptr;
+}
+
+static void cache_agg(struct flow_cookie *c, struct agg *a)
+{
+	if (!c)
+		return;
+	c->ptr = a;
+	c->gen[0] = t.gen;
+	c->gen[1] = nodes_map_generation();
+	c->gen[2] = t.interval_no;
+}
+
+static void add_cached(struct agg *a, const struct flow_delta *d, uint64_t bytes, uint64_t packets)
+{
+	a->size += bytes;
+	a->count += packets;
+	a->seen = t.interval_no;
+	if (a->hist) {
+		a->hist->bytes += bytes;
+		a->hist->packets += packets;
+		a->hist->lastseen = t.now;
+	}
+	for (int i = 0; i < 2; i++)
+		if (a->minutes[i])
+			minutes_add(a->minutes[i], minute_of(t.now), bytes, packets);
+	d->cookie->gen[2] = t.interval_no;
+}
+
 void traffic_add(const struct flow_delta *d, void *ctx)
 {
 	const struct spin_flow_key *k = d->key;
+	uint64_t bytes = d->bytes[0] + d->bytes[1], packets = d->packets[0] + d->packets[1];
+	struct agg *a = d->blk_packets || !packets ? NULL : cached_agg(d->cookie);
 	bool ab = d->initiator == SPIN_DIR_AB;
 	const struct spin_addr *src = ab ? &k->addr_a : &k->addr_b;
 	const struct spin_addr *dst = ab ? &k->addr_b : &k->addr_a;
-	bool src_local = t.ops.is_local(src, t.ops.ctx);
-	bool dst_local = t.ops.is_local(dst, t.ops.ctx);
-	uint64_t bytes = d->bytes[0] + d->bytes[1], packets = d->packets[0] + d->packets[1];
+	bool src_local, dst_local;
 	struct agg_key key = {.proto = k->proto};
 	struct hist_key hk = {};
 
+	if (a) {
+		add_cached(a, d, bytes, packets);
+		return;
+	}
+	src_local = t.ops.is_local(src, t.ops.ctx);
+	dst_local = t.ops.is_local(dst, t.ops.ctx);
 	if (!src_local && !dst_local && !t.local_mode) {
 		t.st.flows_remote++;
 		return;
@@ -362,7 +418,7 @@ void traffic_add(const struct flow_delta *d, void *ctx)
 		key.to_port = ntohs(ab ? k->port_b : k->port_a);
 	}
 	if (packets)
-		agg_add(&t.interval, &key, bytes, packets);
+		a = agg_add(&t.interval, &key, bytes, packets);
 	if (d->blk_packets)
 		agg_add(&t.blocked, &key, d->blk_bytes, d->blk_packets);
 	if (!packets)
@@ -370,12 +426,22 @@ void traffic_add(const struct flow_delta *d, void *ctx)
 	hk.dst_port = key.to_port;
 	hk.icmp_type = is_icmp(k->proto) ? k->icmp_type : 0;
 	hk.to = src_local ? key.to : key.from;
-	hist_add(src_local ? key.from : key.to, &hk, bytes, packets, t.now);
-	/* Both ends' charts count a flow between two devices, as the live UI does. */
-	if (src_local)
-		minutes_count(key.from, bytes, packets);
-	if (dst_local && key.to != key.from)
-		minutes_count(key.to, bytes, packets);
+	if (a) {
+		a->hist = hist_add(src_local ? key.from : key.to, &hk, bytes, packets, t.now);
+		/* Both ends' charts count a flow between two devices, as the live UI does. */
+		a->minutes[0] = src_local ? minutes_count(key.from, bytes, packets) : NULL;
+		a->minutes[1] = dst_local && key.to != key.from
+					? minutes_count(key.to, bytes, packets)
+					: NULL;
+		/* ICMP flows of one aggregate differ in their history rows (the type). */
+		if (!is_icmp(k->proto))
+			cache_agg(d->cookie, a);
+	}
+}
+
+void traffic_invalidate(void)
+{
+	t.gen++;
 }
 
 void traffic_begin(time_t now)
@@ -643,6 +709,7 @@ void traffic_node_merged(uint32_t old_id, uint32_t new_id)
 {
 	struct device_hist *d, *tmp, *old = device_get(old_id, false);
 
+	t.gen++; /* rows and devices are about to be moved or freed */
 	HASH_ITER(hh, t.devices, d, tmp)
 	{
 		rekey_remote(d, old_id, new_id);
@@ -663,6 +730,7 @@ void traffic_node_deleted(uint32_t id)
 {
 	struct device_hist *d, *tmp;
 
+	t.gen++;
 	HASH_ITER(hh, t.devices, d, tmp)
 	{
 		rekey_remote(d, id, 0);

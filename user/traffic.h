@@ -66,6 +66,9 @@ cJSON *traffic_device_flows(uint32_t device_id);
  */
 cJSON *traffic_device_history(uint32_t device_id);
 /* A node disappeared or was merged into another: move or drop its history. */
+/* What decides a flow's fate outside the node cache changed (the ignore list): every flow is
+ * worked out again at its next delta. */
+void traffic_invalidate(void);
 void traffic_node_merged(uint32_t old_id, uint32_t new_id);
 void traffic_node_deleted(uint32_t id);
 void traffic_get_stats(struct traffic_stats *st);
