@@ -25,11 +25,11 @@
 static struct {
 	int fd;
 	int ncpus;
-	struct spin_flow_val *vals;	 /* one flow's per-CPU values */
-	uint64_t in_map[N_KEYS];	 /* bytes the map's entry holds now (0: absent) */
-	uint32_t last_seen[N_KEYS];	 /* clock of its last growth */
-	unsigned long long counted;	 /* bytes ever put into the map */
-	unsigned long long lost;	 /* bytes deleted from the map unreported (vanished) */
+	struct spin_flow_val *vals;  /* one flow's per-CPU values */
+	uint64_t in_map[N_KEYS];     /* bytes the map's entry holds now (0: absent) */
+	uint32_t last_seen[N_KEYS];  /* clock of its last growth */
+	unsigned long long counted;  /* bytes ever put into the map */
+	unsigned long long lost;     /* bytes deleted from the map unreported (vanished) */
 	unsigned long long reported; /* bytes the sweeps reported */
 	unsigned int bad_keys;
 	int gone_round[N_KEYS]; /* the round it vanished in, + 1 (0: never) */

@@ -95,7 +95,8 @@ static void test_leases_and_user_names(void)
 	names_apply(cam);
 	names_apply(tv);
 	names_apply(srv);
-	CHECK_STR(name_of(cam), "front-door", "after a restart: the user's name beats the DHCP one");
+	CHECK_STR(name_of(cam), "front-door",
+		  "after a restart: the user's name beats the DHCP one");
 	CHECK_STR(name_of(tv), "living-room-tv", "after a restart: a device's user name by MAC");
 	CHECK_STR(name_of(srv), "nas-backup", "after a restart: a remote node's name by address");
 	names_destroy();

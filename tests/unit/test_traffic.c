@@ -122,8 +122,7 @@ static uint64_t history_bytes(uint32_t device)
 	cJSON *rows = traffic_device_flows(device), *r;
 	uint64_t sum = 0;
 
-	cJSON_ArrayForEach(r, rows)
-	sum += (uint64_t)cJSON_GetObjectItem(r, "bytes")->valuedouble;
+	cJSON_ArrayForEach(r, rows) sum += (uint64_t)cJSON_GetObjectItem(r, "bytes")->valuedouble;
 	cJSON_Delete(rows);
 	return sum;
 }
@@ -131,7 +130,8 @@ static uint64_t history_bytes(uint32_t device)
 int main(void)
 {
 	static const uint8_t mac1[6] = {0x02, 0, 0, 0, 0, 0x10}, mac2[6] = {0x02, 0, 0, 0, 0, 0x20};
-	struct traffic_ops ops = {.is_local = is_local, .is_ignored = is_ignored, .publish = publish};
+	struct traffic_ops ops = {
+		.is_local = is_local, .is_ignored = is_ignored, .publish = publish};
 	struct flow web, ping, unreach, *all[3] = {&web, &ping, &unreach};
 	struct spin_addr a;
 	char buf[1024], want[256];
@@ -157,7 +157,8 @@ int main(void)
 		  "three intervals: the TCP flow and the two ICMP flows (one aggregate)");
 	CHECK(web.cookie.ptr != NULL, "the TCP flow's aggregate is cached");
 	CHECK(ping.cookie.ptr == NULL, "ICMP flows are not cached (their history rows differ)");
-	CHECK_INT((long long)history_bytes(dev1), 900, "history: every byte of the three intervals");
+	CHECK_INT((long long)history_bytes(dev1), 900,
+		  "history: every byte of the three intervals");
 
 	/* The device's address moves to another device: the cached flow must follow it. */
 	a = ip("192.0.2.10");
