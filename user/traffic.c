@@ -345,8 +345,8 @@ static bool is_icmp(uint8_t proto)
 /*
  * A flow whose last delta went to aggregate a needs none of the work below again: the same
  * addresses give the same nodes, the same aggregate, history row and charts, as long as no
- * address moved to another node (nodes_map_generation()), no row or device went (t.gen), the
- * ignore list and LAN did not change (traffic_invalidate()), and the aggregate still exists:
+ * address moved to another node (nodes_map_generation()), no row or device went and the
+ * ignore list did not change (t.gen, traffic_invalidate()), and the aggregate still exists:
  * one that a flow added to within AGG_KEEP_INTERVALS has not been dropped (agg_age()).
  */
 static struct agg *cached_agg(const struct flow_cookie *c)

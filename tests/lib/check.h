@@ -13,6 +13,9 @@
 
 extern int check_failures;
 
+/* Removes a test's temporary directory and everything in it (no shell). */
+void check_rm_tree(const char *dir);
+
 #define CHECK(cond, name)                                                                          \
 	({                                                                                         \
 		int ok__ = !!(cond);                                                               \

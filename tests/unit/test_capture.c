@@ -965,12 +965,6 @@ int main(void)
 	test_table();
 	test_loop();
 	dns_destroy();
-	{
-		char cmd[300];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-		if (system(cmd))
-			printf("# could not remove %s\n", dir);
-	}
+	check_rm_tree(dir);
 	return check_exit();
 }

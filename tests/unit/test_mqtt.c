@@ -150,13 +150,9 @@ static int start_test_broker(int port)
 
 static void cleanup(void)
 {
-	char cmd[300];
-
 	stop_test_broker();
 	mqtt_broker_stop();
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	if (system(cmd))
-		fprintf(stderr, "cannot remove %s\n", tmpdir);
+	check_rm_tree(tmpdir);
 }
 
 static void on_signal(int sig)

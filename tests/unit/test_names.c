@@ -159,12 +159,6 @@ int main(void)
 	test_leases_and_user_names();
 	test_lookup_generation();
 	nodes_destroy();
-	{
-		char cmd[128];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-		if (system(cmd))
-			return 1;
-	}
+	check_rm_tree(dir);
 	return check_exit();
 }
