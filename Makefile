@@ -138,7 +138,7 @@ $(OUT)/tests/bpf_%: tests/bpf/%.c $(wildcard tests/bpf/*.h) $(LIBSPIN) $(TESTLIB
 	$(call msg,TEST,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests/lib -Itests/bpf $(LDFLAGS) $< $(TESTLIB_OBJS) $(LIBSPIN) $(LDLIBS) -o $@
 
-$(OUT)/bench/%: tests/bench/%.c $(LIBSPIN) $(TESTLIB_OBJS) $(SKELS) | $(OUT)/bench
+$(OUT)/bench/%: tests/bench/%.c $(wildcard tests/bpf/*.h) $(LIBSPIN) $(TESTLIB_OBJS) $(SKELS) | $(OUT)/bench
 	$(call msg,BENCH,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests/lib $(LDFLAGS) $< $(TESTLIB_OBJS) $(LIBSPIN) $(LDLIBS) -o $@
 

@@ -27,5 +27,15 @@ int spin_xdp(struct xdp_md *ctx)
 	return spin_xdp_handle(ctx);
 }
 
+/*
+ * Run by spind (bpf_prog_test_run) once on every CPU after loading: arms that CPU's flow
+ * cache flush timer. Never attached.
+ */
+SEC("tc")
+int spin_fc_arm(struct __sk_buff *skb)
+{
+	return spin_fc_arm_cpu();
+}
+
 /* GPL: bpf_skb_pull_data and friends are GPL-only helpers on some kernels. */
 char LICENSE[] SEC("license") = "GPL";

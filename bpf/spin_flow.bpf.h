@@ -8,6 +8,7 @@
 
 #include "spin_maps.bpf.h"
 #include "spin_policy.bpf.h"
+#include "spin_fcache.bpf.h"
 #include "spin_parse.h"
 
 #define SPIN_EEXIST 17 /* no errno.h in BPF programs */
@@ -231,17 +232,29 @@ static __always_inline int spin_flow_create(void *map, const void *mkey, const s
 
 /*
  * Accounts one packet to its flow in map (spin_flows4 with v4 set, else spin_flows) and
- * returns the verdict. With a->count == 0 (XDP) a flow is only created, and the packet only
- * counted, when it is dropped. Always inlined with a constant map, so the verifier inlines the
- * lookups.
+ * returns the verdict. A passed packet of a flow that holds its flow-cache slot is counted
+ * there; the rest take the flow map. With a->count == 0 (XDP) a flow is only created, and the
+ * packet only counted, when it is dropped. Always inlined with a constant map, so the
+ * verifier inlines the lookups.
  */
 static __always_inline __u8 spin_flow_account(void *map, const void *mkey, int v4,
 					      const struct spin_cfg *cfg, const struct spin_acct *a)
 {
+	struct spin_fc_count *fc = NULL;
 	struct spin_flow_val *val;
+	void *fkey = NULL;
 	__u8 verdict;
 	int err;
 
+	/* a SYN or a fragment updates the flow's flags: those take the flow map */
+	if (!a->syn && !a->frag) {
+		fc = spin_fc_slot(mkey, v4, &fkey);
+		if (fc && spin_fc_holds(fc, fkey, mkey, v4, cfg)) {
+			if (a->count) /* XDP only learns that the flow passes */
+				spin_fc_add(fc, cfg, a->dir, a->bytes, a->pkts);
+			return SPIN_VERDICT_PASS;
+		}
+	}
 	val = bpf_map_lookup_elem(map, mkey);
 	if (!val) {
 		verdict = spin_flow_policy(cfg, mkey, v4);
@@ -249,7 +262,7 @@ static __always_inline __u8 spin_flow_account(void *map, const void *mkey, int v
 			return verdict;
 		err = spin_flow_create(map, mkey, cfg, a, verdict);
 		if (!err)
-			return verdict;
+			return verdict; /* the next packet takes the slot */
 		/* -EEXIST: another CPU inserted the flow since our lookup; use its entry */
 		if (err == -SPIN_EEXIST)
 			val = bpf_map_lookup_elem(map, mkey);
@@ -260,6 +273,8 @@ static __always_inline __u8 spin_flow_account(void *map, const void *mkey, int v
 	}
 	verdict = spin_slot_verdict(cfg, mkey, v4, val, a);
 	spin_slot_count(cfg, val, a, verdict);
+	if (fc && a->count && verdict == SPIN_VERDICT_PASS)
+		spin_fc_take(fc, fkey, mkey, v4, cfg, val);
 	return verdict;
 }
 

@@ -15,6 +15,8 @@
 const volatile __u32 spin_ifindexes[SPIN_MAX_IFACES] = {};
 const volatile __u32 spin_n_ifaces = 0;
 const volatile __u8 spin_dns_enabled = 1;
+/* How often each CPU's timer moves its flow cache counts into the flow maps (tests lengthen it). */
+const volatile __u64 spin_fc_flush_ns = 1000000000ULL;
 
 /*
  * Per-CPU so the fast path needs no atomics; preallocated and not LRU, because eviction would
@@ -37,6 +39,49 @@ struct {
 	__type(value, struct spin_flow_val);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } spin_flows4 SEC(".maps");
+
+/*
+ * The flow cache in front of the flow maps (include/spin_common.h). Pinned, so counts not yet
+ * flushed survive a daemon restart: the next programs' timers flush them.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SPIN_FC_SLOTS);
+	__type(key, __u32);
+	__type(value, struct spin_fc4_slot);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} spin_fc4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SPIN_FC_SLOTS);
+	__type(key, __u32);
+	__type(value, struct spin_fc6_slot);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} spin_fc6 SEC(".maps");
+
+enum spin_fc_state {
+	SPIN_FC_OFF = 0,    /* not armed on this CPU: no flow takes a slot */
+	SPIN_FC_ARMED = 1,  /* this CPU's flush timer runs */
+	SPIN_FC_FAILED = 2, /* the kernel cannot pin a BPF timer to a CPU (before 6.7) */
+};
+
+/*
+ * One flush timer per CPU, indexed by CPU number. Not pinned: a timer belongs to the program
+ * that armed it, so each load arms its own (spin_fc_arm, run by spind on every CPU).
+ */
+struct spin_fc_timer {
+	struct bpf_timer timer;
+	__u32 state; /* enum spin_fc_state */
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SPIN_FC_MAX_CPUS);
+	__type(key, __u32);
+	__type(value, struct spin_fc_timer);
+} spin_fctimer SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

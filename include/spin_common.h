@@ -35,9 +35,12 @@
 #define SPIN_MAP_EVENTS	 "spin_events"
 #define SPIN_MAP_FRAGS	 "spin_frags"
 #define SPIN_MAP_CAPMAC	 "spin_capmac"
+#define SPIN_MAP_FC4	 "spin_fc4"
+#define SPIN_MAP_FC6	 "spin_fc6"
 #define SPIN_PROG_TC_IN	 "spin_tc_ingress"
 #define SPIN_PROG_TC_OUT "spin_tc_egress"
 #define SPIN_PROG_XDP	 "spin_xdp"
+#define SPIN_PROG_FC_ARM "spin_fc_arm"
 
 /* Capacities; tests and small routers override them at build time. */
 #ifndef SPIN_MAX_FLOWS
@@ -55,6 +58,10 @@
 #ifndef SPIN_MAX_FRAGS
 #define SPIN_MAX_FRAGS 1024
 #endif
+#ifndef SPIN_FC_SLOTS
+#define SPIN_FC_SLOTS 4096 /* flow cache slots per CPU and family; a power of two */
+#endif
+#define SPIN_FC_MAX_CPUS 256 /* CPUs beyond it run without the flow cache */
 #ifndef SPIN_EVENTS_BYTES
 #define SPIN_EVENTS_BYTES (4 * 1024 * 1024)
 #endif
@@ -157,6 +164,69 @@ struct spin_flow_val {
 	__u8 pad[6];
 };
 SPIN_ASSERT_SIZE(struct spin_flow_val, 80);
+
+/*
+ * The flow cache (spin_fc4, spin_fc6; docs/datapath.md "Flow cache"): per CPU, one slot per
+ * hash of the flow key, holding the packets of one flow counted since the last flush. A
+ * packet whose flow sits in its slot for the current policy_gen (so it passes) costs an array
+ * lookup and a few adds instead of the flow-table hash lookup. A per-CPU BPF timer adds the
+ * counts into the flow maps every spin_fc_flush_ns (one second) and zeroes them; user space
+ * reads the flow maps only. spind's flow totals therefore trail the wire by up to a second.
+ */
+struct spin_fc_count {
+	__u64 bytes[2]; /* since the last flush, by enum spin_flow_dir */
+	__u64 packets[2];
+	__u32 last_seen;  /* spin_cfg.clock_sec at the latest packet counted here */
+	__u32 policy_gen; /* 0: no flow; else the generation under which the flow passed */
+	/* what a flush needs to recreate the flow entry if spind removed it meanwhile */
+	__u32 ifindex;
+	__u8 initiator;
+	__u8 flags; /* SPIN_FLOW_F_SYN_SEEN, SPIN_FLOW_F_MAC of the flow entry */
+	__u8 mac_dir;
+	__u8 mac[6];
+	__u8 pad[11];
+};
+SPIN_ASSERT_SIZE(struct spin_fc_count, 64);
+
+struct spin_fc4_slot {
+	struct spin_flow_key4 key;
+	struct spin_fc_count c;
+};
+SPIN_ASSERT_SIZE(struct spin_fc4_slot, 80);
+
+struct spin_fc6_slot {
+	struct spin_flow_key key;
+	struct spin_fc_count c;
+};
+SPIN_ASSERT_SIZE(struct spin_fc6_slot, 104);
+
+/* Slot index of a flow: a multiplicative hash of the key's 64-bit words (same in BPF and C). */
+static inline __u32 spin_fc_mix(__u64 h)
+{
+	h ^= h >> 31;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	return (__u32)(h >> 40) & (SPIN_FC_SLOTS - 1);
+}
+
+static inline __u32 spin_fc_index4(const struct spin_flow_key4 *k)
+{
+	__u64 w0, w1;
+
+	__builtin_memcpy(&w0, k, 8);
+	__builtin_memcpy(&w1, (const __u8 *)k + 8, 8);
+	return spin_fc_mix(w0 * 0x9e3779b97f4a7c15ULL ^ w1);
+}
+
+static inline __u32 spin_fc_index6(const struct spin_flow_key *k)
+{
+	__u64 w[5], h = 0;
+	int i;
+
+	__builtin_memcpy(w, k, sizeof(w));
+	for (i = 0; i < 5; i++)
+		h = (h ^ w[i]) * 0x9e3779b97f4a7c15ULL;
+	return spin_fc_mix(h);
+}
 
 /*
  * The single entry of spin_cfg: written by spind, read by every packet. Policy changes bump

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,8 +46,9 @@ static struct {
 } k = {.lock_fd = -1};
 
 static const char *const map_names[] = {
-	SPIN_MAP_FLOWS,	  SPIN_MAP_FLOWS4, SPIN_MAP_CFG,    SPIN_MAP_ADDRPOL, SPIN_MAP_PFXPOL,
-	SPIN_MAP_PAIRPOL, SPIN_MAP_STATS,  SPIN_MAP_EVENTS, SPIN_MAP_FRAGS,   SPIN_MAP_CAPMAC,
+	SPIN_MAP_FLOWS,	 SPIN_MAP_FLOWS4,  SPIN_MAP_CFG,   SPIN_MAP_ADDRPOL,
+	SPIN_MAP_PFXPOL, SPIN_MAP_PAIRPOL, SPIN_MAP_STATS, SPIN_MAP_EVENTS,
+	SPIN_MAP_FRAGS,	 SPIN_MAP_CAPMAC,  SPIN_MAP_FC4,   SPIN_MAP_FC6,
 };
 
 static int ensure_bpffs(const char *pin_dir)
@@ -186,6 +188,47 @@ static int init_cfg(void)
 	return kernel_cfg_write(&cfg);
 }
 
+/*
+ * Arms the flow cache's flush timer on every CPU we may run on: spin_fc_arm is run once on
+ * each (bpf_prog_test_run runs a program on the calling CPU). A CPU left out (outside our
+ * affinity, or a kernel before 6.7 that cannot pin the timer) keeps its cache off: its packets
+ * all take the flow maps, which is slower but exact.
+ */
+static void arm_flow_cache(void)
+{
+	int fd = bpf_program__fd(k.skel->progs.spin_fc_arm), armed = 0, failed = 0;
+	cpu_set_t old, one;
+	__u8 frame[14] = {0}; /* an Ethernet header: the least test_run takes */
+
+	if (sched_getaffinity(0, sizeof(old), &old)) {
+		pr_warn("flow cache off: sched_getaffinity: %s", strerror(errno));
+		return;
+	}
+	for (int cpu = 0; cpu < k.ncpus && cpu < SPIN_FC_MAX_CPUS; cpu++) {
+		LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = frame, .data_size_in = sizeof(frame),
+			    .repeat = 1);
+
+		if (!CPU_ISSET(cpu, &old))
+			continue;
+		CPU_ZERO(&one);
+		CPU_SET(cpu, &one);
+		if (sched_setaffinity(0, sizeof(one), &one))
+			continue; /* offline */
+		if (bpf_prog_test_run_opts(fd, &run) || run.retval)
+			failed++;
+		else
+			armed++;
+	}
+	if (sched_setaffinity(0, sizeof(old), &old))
+		pr_warn("restoring the CPU affinity: %s", strerror(errno));
+	if (armed)
+		pr_info("flow cache on for %d CPU(s)%s", armed,
+			failed ? ", off for the others (see docs/datapath.md)" : "");
+	else
+		pr_warn("flow cache off: this kernel cannot pin BPF timers to a CPU (Linux 6.7+); "
+			"every packet uses the flow maps");
+}
+
 int kernel_open(const struct kernel_opts *o)
 {
 	int err;
@@ -221,6 +264,8 @@ int kernel_open(const struct kernel_opts *o)
 	if (!k.reused)
 		err = init_cfg();
 	pr_info("BPF programs loaded, maps %s in %s", k.reused ? "reused" : "created", k.pin_dir);
+	if (!err)
+		arm_flow_cache();
 	return err;
 }
 

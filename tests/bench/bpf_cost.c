@@ -87,14 +87,24 @@ static struct bench_case cases[] = {
 	 P_TC,
 	 fd_tc_lk16,
 	 {TCP4, .sport = 40000, .dport = 443, .payload_len = 64}},
-	{"full TC ingress, IPv4 TCP, warm flow",
+	{"full TC ingress, IPv4 TCP, warm flow (flow cache)",
 	 P_TC,
 	 fd_spin_in,
 	 {TCP4, .sport = 40000, .dport = 443, .payload_len = 64}},
-	{"full TC ingress, IPv6 TCP, warm flow",
+	{"full TC ingress, IPv6 TCP, warm flow (flow cache)",
 	 P_TC,
 	 fd_spin_in,
 	 {TCP6, .sport = 40000, .dport = 443, .payload_len = 64}},
+	/* a TCP SYN never takes the flow cache: the flow-map path, as every packet of a flow
+	 * whose slot another flow holds */
+	{"full TC ingress, IPv4 TCP, flow-map path (SYN)",
+	 P_TC,
+	 fd_spin_in,
+	 {TCP4, .sport = 40000, .dport = 443, .tcp_flags = 0x02, .payload_len = 64}},
+	{"full TC ingress, IPv6 TCP, flow-map path (SYN)",
+	 P_TC,
+	 fd_spin_in,
+	 {TCP6, .sport = 40000, .dport = 443, .tcp_flags = 0x02, .payload_len = 64}},
 	{"full TC ingress, IPv4, 10k blocks (no match)",
 	 P_TC,
 	 fd_spin_in,
@@ -115,7 +125,7 @@ static struct bench_case cases[] = {
 	  .payload_len = 100}},
 };
 #define N_CASES	 (sizeof(cases) / sizeof(cases[0]))
-#define I_BLOCKS 9 /* cases from here on run with the 10k-entry block list */
+#define I_BLOCKS 11 /* cases from here on run with the 10k-entry block list */
 
 static double ns[N_CASES][ROUNDS], ratio[N_CASES][ROUNDS];
 

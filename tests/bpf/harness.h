@@ -55,8 +55,24 @@ static inline int h_on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-/* max_flows: 0 keeps SPIN_MAX_FLOWS. Returns 0 or -errno. */
-static inline int h_open(struct h_env *e, uint32_t max_flows, int dns_enabled)
+/* Arms the flow cache's flush timer of the CPU we run on; the program's answer (0: armed). */
+static inline int h_fc_arm(struct h_env *e)
+{
+	uint8_t frame[14] = {0}; /* an Ethernet header: the least test_run takes */
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = sizeof(frame),
+		    .repeat = 1);
+	int err = bpf_prog_test_run_opts(bpf_program__fd(e->skel->progs.spin_fc_arm), &opts);
+
+	return err ? err : (int)opts.retval;
+}
+
+/*
+ * max_flows: 0 keeps SPIN_MAX_FLOWS. fc_flush_ns: the flow cache's flush period; h_flow()
+ * adds what waits in the cache, so the packet tests use a period that never ends during a
+ * test. Returns 0 or -errno.
+ */
+static inline int h_open_fc(struct h_env *e, uint32_t max_flows, int dns_enabled,
+			    uint64_t fc_flush_ns)
 {
 	struct bpf_map *map;
 	cpu_set_t set;
@@ -80,6 +96,7 @@ static inline int h_open(struct h_env *e, uint32_t max_flows, int dns_enabled)
 	e->skel->rodata->spin_ifindexes[0] = H_ATTACHED_IF;
 	e->skel->rodata->spin_n_ifaces = 1;
 	e->skel->rodata->spin_dns_enabled = dns_enabled;
+	e->skel->rodata->spin_fc_flush_ns = fc_flush_ns;
 	if (max_flows) { /* both flow maps, as spind does */
 		err = bpf_map__set_max_entries(e->skel->maps.spin_flows, max_flows);
 		if (!err)
@@ -93,7 +110,24 @@ static inline int h_open(struct h_env *e, uint32_t max_flows, int dns_enabled)
 	e->rb = ring_buffer__new(bpf_map__fd(e->skel->maps.spin_events), h_on_event, e, NULL);
 	if (!e->rb)
 		return -errno;
-	return 0;
+	/* as spind starts: generation 1, so flows can take flow-cache slots */
+	{
+		struct spin_cfg cfg = {.layout_version = SPIN_LAYOUT_VERSION, .policy_gen = 1};
+		uint32_t zero = 0;
+
+		err = bpf_map_update_elem(bpf_map__fd(e->skel->maps.spin_cfg), &zero, &cfg,
+					  BPF_ANY);
+		if (err)
+			return -errno;
+	}
+	return h_fc_arm(e) == 0 ? 0 : -ENOTSUP;
+}
+
+#define H_FC_NEVER (3600ULL * 1000000000ULL)
+
+static inline int h_open(struct h_env *e, uint32_t max_flows, int dns_enabled)
+{
+	return h_open_fc(e, max_flows, dns_enabled, H_FC_NEVER);
 }
 
 static inline void h_close(struct h_env *e)
@@ -184,18 +218,45 @@ static inline void h_make_key(struct spin_flow_key *k, const struct h_key *s)
 	k->icmp_code = s->icmp_code;
 }
 
-/* Sums a flow over the CPUs. Returns 0 or -ENOENT. */
+/* Adds what waits in the flow cache for the flow (any CPU) to f. */
+static inline void h_flow_cached(struct h_env *e, const struct spin_flow_key *key,
+				 const struct spin_flow_key4 *k4, int v4, struct h_flow *f)
+{
+	struct spin_fc6_slot s6[e->ncpu];
+	struct spin_fc4_slot s4[e->ncpu];
+	uint32_t idx = v4 ? spin_fc_index4(k4) : spin_fc_index6(key);
+	int c;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(v4 ? e->skel->maps.spin_fc4 : e->skel->maps.spin_fc6),
+				&idx, v4 ? (void *)s4 : (void *)s6))
+		return;
+	for (c = 0; c < e->ncpu; c++) {
+		const struct spin_fc_count *n = v4 ? &s4[c].c : &s6[c].c;
+		int same = v4 ? !memcmp(&s4[c].key, k4, sizeof(*k4))
+			      : !memcmp(&s6[c].key, key, sizeof(*key));
+
+		if (!same)
+			continue;
+		f->bytes[0] += n->bytes[0];
+		f->bytes[1] += n->bytes[1];
+		f->packets[0] += n->packets[0];
+		f->packets[1] += n->packets[1];
+	}
+}
+
+/* Sums a flow over the CPUs, with its counts in the flow cache. Returns 0 or -ENOENT. */
 static inline int h_flow(struct h_env *e, const struct h_key *ks, struct h_flow *f)
 {
 	struct spin_flow_val vals[e->ncpu];
 	struct spin_flow_key key;
 	struct spin_flow_key4 k4;
-	int c, err;
+	int c, err, v4;
 
 	memset(f, 0, sizeof(*f));
 	h_make_key(&key, ks);
 	/* IPv4 flows live in spin_flows4 under the compact key; IPv6 ones in spin_flows */
-	if (flows_key_to4(&key, &k4) == 0)
+	v4 = flows_key_to4(&key, &k4) == 0;
+	if (v4)
 		err = bpf_map_lookup_elem(bpf_map__fd(e->skel->maps.spin_flows4), &k4, vals);
 	else
 		err = bpf_map_lookup_elem(bpf_map__fd(e->skel->maps.spin_flows), &key, vals);
@@ -218,6 +279,7 @@ static inline int h_flow(struct h_env *e, const struct h_key *ks, struct h_flow 
 			memcpy(f->mac, v->mac, sizeof(f->mac));
 		}
 	}
+	h_flow_cached(e, &key, &k4, v4, f);
 	return 0;
 }
 
