@@ -19,6 +19,23 @@ json_get() { # EXPR: python expression over j (the parsed stdin)
 	"$E2E_PY" -c "import json,sys; j=json.load(sys.stdin); print($1)"
 }
 
+fc_pending() { # packets waiting in the flow cache (spin_fc4 + spin_fc6, every CPU)
+	local m
+	for m in spin_fc4 spin_fc6; do
+		bpftool -j map dump pinned "$PIN/$m" && echo
+	done | "$E2E_PY" -c '
+import json, sys
+total = 0
+for line in sys.stdin:
+    if line.strip():
+        for e in json.loads(line):
+            e = e.get("formatted", e)
+            total += sum(sum(v["value"]["c"]["packets"]) for v in e["values"])
+print(total)'
+}
+export -f fc_pending
+export PIN E2E_PY
+
 fetch() { # DEVICE URL: 0 if the fetch works within 3 s
 	in_ns "$1" curl -s -o /dev/null --max-time 3 "$2"
 }
@@ -169,7 +186,25 @@ else
 	ok "the block holds while spind is dead"
 fi
 check_cmd "the maps stay pinned while spind is dead" test -e "$PIN/spin_addrpol"
+# The flow cache's timers end with spind: counts of cached flows wait in their slots until the
+# next spind's timers flush them into the pinned flow maps (docs/datapath.md, "Flow cache").
+cp "$SPIND_LOG" "$E2E_TMP/spind-killed.log"
+for i in 1 2 3; do fetch thermo http://tv.stream.example/small.json || true; done
+sleep 1.5
+waiting=$(fc_pending)
+if grep -q "flow cache on" "$E2E_TMP/spind-killed.log"; then
+	check_cmd "while spind is dead, cached flows' counts wait in the flow cache ($waiting)" \
+		test "${waiting:-0}" -gt 0
+else
+	ok "while spind is dead: the flow cache is off on this kernel, nothing waits"
+fi
 spind_start "${ARGS[@]}" || { e2e_done; exit 1; }
+if wait_for 5 bash -c "[ \"\$(fc_pending)\" = 0 ]"; then
+	ok "the restarted spind's timers flush the flow cache into the flow maps"
+else
+	fail "the restarted spind's timers flush the flow cache into the flow maps" \
+		"$(fc_pending) packets still waiting after 5 s"
+fi
 objects_settled "kernel objects after the restart (ingress egress xdp)" "1 1 1"
 blocked=$(rpc list_iplist '{"list":"block"}' | json_get '",".join(sorted(j["result"]))')
 check_eq "the block list is back after the restart" "$blocked" "2001:db8:203::10,203.0.113.10"
