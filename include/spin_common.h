@@ -170,8 +170,8 @@ SPIN_ASSERT_SIZE(struct spin_flow_val, 80);
  * hash of the flow key, holding the packets of one flow counted since the last flush. A
  * packet whose flow sits in its slot for the current policy_gen (so it passes) costs an array
  * lookup and a few adds instead of the flow-table hash lookup. A per-CPU BPF timer adds the
- * counts into the flow maps every spin_fc_flush_ns (one second) and zeroes them; user space
- * reads the flow maps only. spind's flow totals therefore trail the wire by up to a second.
+ * counts into the flow maps every spin_fc_flush_ns (a quarter second) and zeroes them; user
+ * space reads the flow maps only, which therefore trail the wire by up to that period.
  */
 struct spin_fc_count {
 	__u64 bytes[2]; /* since the last flush, by enum spin_flow_dir */
