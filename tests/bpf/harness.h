@@ -218,29 +218,40 @@ static inline void h_make_key(struct spin_flow_key *k, const struct h_key *s)
 	k->icmp_code = s->icmp_code;
 }
 
-/* Adds what waits in the flow cache for the flow (any CPU) to f. */
-static inline void h_flow_cached(struct h_env *e, const struct spin_flow_key *key,
-				 const struct spin_flow_key4 *k4, int v4, struct h_flow *f)
+/*
+ * The flow-cache slot of a flow (key, or k4 when v4) on one CPU into *c. Returns 1 when the
+ * flow holds it, 0 when another flow (or none) does, or -errno.
+ */
+static inline int h_fc_read(struct h_env *e, const struct spin_flow_key *key,
+			    const struct spin_flow_key4 *k4, int v4, int cpu,
+			    struct spin_fc_count *c)
 {
 	struct spin_fc6_slot s6[e->ncpu];
 	struct spin_fc4_slot s4[e->ncpu];
 	uint32_t idx = v4 ? spin_fc_index4(k4) : spin_fc_index6(key);
-	int c;
 
 	if (bpf_map_lookup_elem(bpf_map__fd(v4 ? e->skel->maps.spin_fc4 : e->skel->maps.spin_fc6),
 				&idx, v4 ? (void *)s4 : (void *)s6))
-		return;
-	for (c = 0; c < e->ncpu; c++) {
-		const struct spin_fc_count *n = v4 ? &s4[c].c : &s6[c].c;
-		int same = v4 ? !memcmp(&s4[c].key, k4, sizeof(*k4))
-			      : !memcmp(&s6[c].key, key, sizeof(*key));
+		return -errno;
+	*c = v4 ? s4[cpu].c : s6[cpu].c;
+	return v4 ? !memcmp(&s4[cpu].key, k4, sizeof(*k4))
+		  : !memcmp(&s6[cpu].key, key, sizeof(*key));
+}
 
-		if (!same)
+/* Adds what waits in the flow cache for the flow (any CPU) to f. */
+static inline void h_flow_cached(struct h_env *e, const struct spin_flow_key *key,
+				 const struct spin_flow_key4 *k4, int v4, struct h_flow *f)
+{
+	struct spin_fc_count n = {0};
+	int c;
+
+	for (c = 0; c < e->ncpu; c++) {
+		if (h_fc_read(e, key, k4, v4, c, &n) != 1)
 			continue;
-		f->bytes[0] += n->bytes[0];
-		f->bytes[1] += n->bytes[1];
-		f->packets[0] += n->packets[0];
-		f->packets[1] += n->packets[1];
+		f->bytes[0] += n.bytes[0];
+		f->bytes[1] += n.bytes[1];
+		f->packets[0] += n.packets[0];
+		f->packets[1] += n.packets[1];
 	}
 }
 
