@@ -902,6 +902,9 @@ static cJSON *status_json(void)
 					   kernel_max_flows()));
 		cJSON_AddItemToObject(maps, "flows4", fill(fs->flows4, kernel_max_flows()));
 		cJSON_AddItemToObject(maps, "flows6", fill(fs->flows6, kernel_max_flows()));
+		m = cJSON_AddObjectToObject(j, "flow_cache");
+		cJSON_AddNumberToObject(m, "cpus", kernel_fc_cpus());
+		cJSON_AddNumberToObject(m, "flush_ms", kernel_fc_flush_ms());
 	}
 	for (int l = 0; l < POLICY_NLISTS; l++)
 		cJSON_AddItemToObject(maps, policy_list_name(l),

@@ -43,6 +43,7 @@ static struct {
 	enum spin_tc_mode tc_mode;
 	bool reused;
 	int ncpus;
+	int fc_cpus; /* CPUs whose flow cache timer is armed */
 } k = {.lock_fd = -1};
 
 static const char *const map_names[] = {
@@ -221,6 +222,7 @@ static void arm_flow_cache(void)
 	}
 	if (sched_setaffinity(0, sizeof(old), &old))
 		pr_warn("restoring the CPU affinity: %s", strerror(errno));
+	k.fc_cpus = armed;
 	if (armed)
 		pr_info("flow cache on for %d CPU(s)%s", armed,
 			failed ? ", off for the others (see docs/datapath.md)" : "");
@@ -648,6 +650,16 @@ unsigned int kernel_max_flows(void)
 {
 	/* Each family has a table of this size (spin_flows4, spin_flows). */
 	return bpf_map__max_entries(k.skel->maps.spin_flows4);
+}
+
+int kernel_fc_cpus(void)
+{
+	return k.fc_cpus;
+}
+
+unsigned int kernel_fc_flush_ms(void)
+{
+	return k.skel ? (unsigned int)(k.skel->rodata->spin_fc_flush_ns / 1000000) : 0;
 }
 
 bool kernel_maps_reused(void)

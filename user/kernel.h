@@ -55,6 +55,9 @@ int kernel_events_fd(void);
 int kernel_capmac_fd(void);
 /* The capacity of each flow table (IPv4 and IPv6 have one each). */
 unsigned int kernel_max_flows(void);
+/* CPUs whose flow cache is on (its flush timer armed; 0: off) and the flush period, ms. */
+int kernel_fc_cpus(void);
+unsigned int kernel_fc_flush_ms(void);
 /* True when the maps were reused from a previous run (policy and counters survived). */
 bool kernel_maps_reused(void);
 const struct kernel_iface_state *kernel_iface_state(int *n);

@@ -83,6 +83,16 @@ unsigned int kernel_max_flows(void)
 	return 0;
 }
 
+int kernel_fc_cpus(void)
+{
+	return 0;
+}
+
+unsigned int kernel_fc_flush_ms(void)
+{
+	return 0;
+}
+
 bool kernel_maps_reused(void)
 {
 	return false;

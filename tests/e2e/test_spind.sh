@@ -199,6 +199,13 @@ else
 	ok "while spind is dead: the flow cache is off on this kernel, nothing waits"
 fi
 spind_start "${ARGS[@]}" || { e2e_done; exit 1; }
+fc=$(gw curl -s "http://127.0.0.1:$API_PORT/spin_api/status" |
+	json_get '"%s %s" % (j["flow_cache"]["cpus"], j["flow_cache"]["flush_ms"])')
+if grep -q "flow cache on for" "$SPIND_LOG"; then
+	check_eq "status: the flow cache is on for every CPU, flushed every 250 ms" "$fc" "$(nproc) 250"
+else
+	check_eq "status: the flow cache is off on this kernel" "${fc% *}" 0
+fi
 if wait_for 5 bash -c "[ \"\$(fc_pending)\" = 0 ]"; then
 	ok "the restarted spind's timers flush the flow cache into the flow maps"
 else
