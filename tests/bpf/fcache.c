@@ -50,22 +50,22 @@ static int slot_of(struct h_env *e, const struct h_key *ks, struct spin_fc_count
 /* Packets of a flow in the flow map alone (CPU sums), without the cache. */
 static uint64_t map_packets(struct h_env *e, const struct h_key *ks)
 {
-	struct spin_flow_val vals[e->ncpu];
+	struct h_flow f;
+
+	if (h_flow_map(e, ks, &f))
+		return UINT64_MAX;
+	return f.packets[0] + f.packets[1];
+}
+
+/* Removes an IPv4 flow's entry from spin_flows4, as spind's idle expiry does. */
+static int remove_flow4(struct h_env *e, const struct h_key *ks)
+{
 	struct spin_flow_key key;
 	struct spin_flow_key4 k4;
-	uint64_t n = 0;
-	int c, err;
 
 	h_make_key(&key, ks);
-	if (flows_key_to4(&key, &k4) == 0)
-		err = bpf_map_lookup_elem(bpf_map__fd(e->skel->maps.spin_flows4), &k4, vals);
-	else
-		err = bpf_map_lookup_elem(bpf_map__fd(e->skel->maps.spin_flows), &key, vals);
-	if (err)
-		return UINT64_MAX;
-	for (c = 0; c < e->ncpu; c++)
-		n += vals[c].packets[0] + vals[c].packets[1];
-	return n;
+	flows_key_to4(&key, &k4);
+	return bpf_map_delete_elem(bpf_map__fd(e->skel->maps.spin_flows4), &k4);
 }
 
 static int send_hook(struct h_env *e, enum h_hook hook, const char *src, const char *dst,
@@ -204,8 +204,6 @@ static void cache_collision(struct h_env *e)
 static void cache_flush(void)
 {
 	struct h_key k4 = KEY(V4A, 42000, V4B, 443), k6 = KEY(V6A, 42000, V6B, 443);
-	struct spin_flow_key key;
-	struct spin_flow_key4 kk4;
 	struct spin_fc_count c;
 	struct h_env e;
 	struct h_flow f;
@@ -227,9 +225,7 @@ static void cache_flush(void)
 
 	/* spind removed the flow as idle, then it came back: the flush recreates the entry */
 	send_pkt(&e, V4A, V4B, 42000, 443, 0);
-	h_make_key(&key, &k4);
-	flows_key_to4(&key, &kk4);
-	CHECK_INT(bpf_map_delete_elem(bpf_map__fd(e.skel->maps.spin_flows4), &kk4), 0,
+	CHECK_INT(remove_flow4(&e, &k4), 0,
 		  "flush: remove the flow from the map (as spind's expiry)");
 	send_pkt(&e, V4A, V4B, 42000, 443, 0);
 	sleep_ms(300);
@@ -246,8 +242,6 @@ static void cache_flush_full(void)
 {
 	struct h_key k = KEY(V4A, 43000, V4B, 443);
 	uint64_t before[SPIN_STAT_MAX], after[SPIN_STAT_MAX];
-	struct spin_flow_key key;
-	struct spin_flow_key4 kk4;
 	struct h_env e;
 	int i;
 
@@ -256,10 +250,7 @@ static void cache_flush_full(void)
 	for (i = 0; i < 2; i++)
 		send_pkt(&e, V4A, V4B, 43000, 443, 0); /* flow and slot */
 	sleep_ms(150);
-	h_make_key(&key, &k);
-	flows_key_to4(&key, &kk4);
-	CHECK_INT(bpf_map_delete_elem(bpf_map__fd(e.skel->maps.spin_flows4), &kk4), 0,
-		  "full: remove the cached flow from the map");
+	CHECK_INT(remove_flow4(&e, &k), 0, "full: remove the cached flow from the map");
 	send_pkt(&e, V4A, V4B, 50001, 443, 0);
 	send_pkt(&e, V4A, V4B, 50002, 443, 0); /* the map is full again */
 	h_stats(&e, before);

@@ -55,6 +55,13 @@ static inline int h_on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+static inline int h_cfg(struct h_env *e, const struct spin_cfg *cfg)
+{
+	uint32_t zero = 0;
+
+	return bpf_map_update_elem(bpf_map__fd(e->skel->maps.spin_cfg), &zero, cfg, BPF_ANY);
+}
+
 /* Arms the flow cache's flush timer of the CPU we run on; the program's answer (0: armed). */
 static inline int h_fc_arm(struct h_env *e)
 {
@@ -111,15 +118,8 @@ static inline int h_open_fc(struct h_env *e, uint32_t max_flows, int dns_enabled
 	if (!e->rb)
 		return -errno;
 	/* as spind starts: generation 1, so flows can take flow-cache slots */
-	{
-		struct spin_cfg cfg = {.layout_version = SPIN_LAYOUT_VERSION, .policy_gen = 1};
-		uint32_t zero = 0;
-
-		err = bpf_map_update_elem(bpf_map__fd(e->skel->maps.spin_cfg), &zero, &cfg,
-					  BPF_ANY);
-		if (err)
-			return -errno;
-	}
+	if (h_cfg(e, &(struct spin_cfg){.layout_version = SPIN_LAYOUT_VERSION, .policy_gen = 1}))
+		return -errno;
 	return h_fc_arm(e) == 0 ? 0 : -ENOTSUP;
 }
 
@@ -255,19 +255,18 @@ static inline void h_flow_cached(struct h_env *e, const struct spin_flow_key *ke
 	}
 }
 
-/* Sums a flow over the CPUs, with its counts in the flow cache. Returns 0 or -ENOENT. */
-static inline int h_flow(struct h_env *e, const struct h_key *ks, struct h_flow *f)
+/* Sums a flow's entry in its family's flow map over the CPUs. Returns 0 or -ENOENT. */
+static inline int h_flow_map(struct h_env *e, const struct h_key *ks, struct h_flow *f)
 {
 	struct spin_flow_val vals[e->ncpu];
 	struct spin_flow_key key;
 	struct spin_flow_key4 k4;
-	int c, err, v4;
+	int c, err;
 
 	memset(f, 0, sizeof(*f));
 	h_make_key(&key, ks);
 	/* IPv4 flows live in spin_flows4 under the compact key; IPv6 ones in spin_flows */
-	v4 = flows_key_to4(&key, &k4) == 0;
-	if (v4)
+	if (flows_key_to4(&key, &k4) == 0)
 		err = bpf_map_lookup_elem(bpf_map__fd(e->skel->maps.spin_flows4), &k4, vals);
 	else
 		err = bpf_map_lookup_elem(bpf_map__fd(e->skel->maps.spin_flows), &key, vals);
@@ -290,7 +289,20 @@ static inline int h_flow(struct h_env *e, const struct h_key *ks, struct h_flow 
 			memcpy(f->mac, v->mac, sizeof(f->mac));
 		}
 	}
-	h_flow_cached(e, &key, &k4, v4, f);
+	return 0;
+}
+
+/* A flow's totals: its flow-map entry and what waits in the flow cache. 0 or -ENOENT. */
+static inline int h_flow(struct h_env *e, const struct h_key *ks, struct h_flow *f)
+{
+	struct spin_flow_key key;
+	struct spin_flow_key4 k4;
+	int err = h_flow_map(e, ks, f);
+
+	if (err)
+		return err;
+	h_make_key(&key, ks);
+	h_flow_cached(e, &key, &k4, flows_key_to4(&key, &k4) == 0, f);
 	return 0;
 }
 
@@ -333,13 +345,6 @@ static inline int h_pol_pair(struct h_env *e, const char *x, const char *y)
 		k.hi = t;
 	}
 	return bpf_map_update_elem(bpf_map__fd(e->skel->maps.spin_pairpol), &k, &one, BPF_ANY);
-}
-
-static inline int h_cfg(struct h_env *e, const struct spin_cfg *cfg)
-{
-	uint32_t zero = 0;
-
-	return bpf_map_update_elem(bpf_map__fd(e->skel->maps.spin_cfg), &zero, cfg, BPF_ANY);
 }
 
 #endif /* SPIN_TEST_HARNESS_H */
