@@ -103,15 +103,24 @@ static __always_inline void spin_slot_count(const struct spin_cfg *cfg, struct s
 		val->flags |= SPIN_FLOW_F_FRAG;
 }
 
+/* The IPv4 key as two words, so it is stored (and read back by the flow cache) 8 bytes at a time. */
+union spin_flow_key4_words {
+	struct spin_flow_key4 k;
+	__u64 w[2];
+};
+
 /*
  * The IPv4 key, built straight from the packet: the same canonical order as
  * spin_flow_key_from_pkt() (the IPv4-mapped addresses differ only in their last 4 bytes, whose
  * byte-wise order is that of the host-order value), the same ICMP echo folding. Returns the
- * packet's enum spin_flow_dir.
+ * packet's enum spin_flow_dir. Built in a local and copied out whole: field-wise stores read
+ * back as 64-bit words defeat the CPU's store-to-load forwarding.
  */
 static __always_inline int spin_flow_key4_from_pkt(const struct spin_pkt *pkt,
-						   struct spin_flow_key4 *k)
+						   union spin_flow_key4_words *out)
 {
+	union spin_flow_key4_words u;
+	struct spin_flow_key4 *k = &u.k;
 	__be32 s, d;
 	__u32 hs, hd;
 	int ab;
@@ -138,6 +147,7 @@ static __always_inline int spin_flow_key4_from_pkt(const struct spin_pkt *pkt,
 	k->pad = 0;
 	if (pkt->proto == IPPROTO_ICMP && pkt->icmp_type == SPIN_ICMP_ECHO_REPLY)
 		k->icmp_type = SPIN_ICMP_ECHO;
+	__builtin_memcpy(out, &u, sizeof(u));
 	return ab ? SPIN_DIR_AB : SPIN_DIR_BA;
 }
 
@@ -251,7 +261,7 @@ static __always_inline __u8 spin_flow_account(void *map, const void *mkey, int v
 		fc = spin_fc_slot(mkey, v4, &fkey);
 		if (fc && spin_fc_holds(fc, fkey, mkey, v4, cfg)) {
 			if (a->count) /* XDP only learns that the flow passes */
-				spin_fc_add(fc, cfg, a->dir, a->bytes, a->pkts);
+				spin_fc_add(fc, a->dir, a->bytes, a->pkts);
 			return SPIN_VERDICT_PASS;
 		}
 	}
@@ -286,10 +296,10 @@ static __always_inline __u8 spin_flow_pkt(const struct spin_cfg *cfg, const stru
 					  struct spin_acct *a)
 {
 	if (pkt->family == 4) {
-		struct spin_flow_key4 k4;
+		union spin_flow_key4_words k4;
 
 		a->dir = spin_flow_key4_from_pkt(pkt, &k4);
-		return spin_flow_account(&spin_flows4, &k4, 1, cfg, a);
+		return spin_flow_account(&spin_flows4, &k4.k, 1, cfg, a);
 	} else {
 		struct spin_flow_key key;
 

@@ -41,20 +41,24 @@ struct {
 } spin_flows4 SEC(".maps");
 
 /*
- * The flow cache in front of the flow maps (include/spin_common.h). Pinned, so counts not yet
- * flushed survive a daemon restart: the next programs' timers flush them.
+ * The flow cache in front of the flow maps (include/spin_common.h): SPIN_FC_SLOTS slots per
+ * CPU, CPU after CPU; user space sets max_entries (spin_fc_entries()). Pinned, so counts not
+ * yet flushed survive a daemon restart: the next programs' timers flush them. BPF_F_MMAPABLE
+ * only for its page-aligned values, which keep every slot on whole cache lines.
  */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, SPIN_FC_SLOTS);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, struct spin_fc4_slot);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } spin_fc4 SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, SPIN_FC_SLOTS);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, struct spin_fc6_slot);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);

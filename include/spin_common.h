@@ -20,7 +20,7 @@
  * version stored in the pinned spin_cfg map and recreates the pins (policy is reloaded from
  * the state directory) instead of misreading old layouts.
  */
-#define SPIN_LAYOUT_VERSION 4
+#define SPIN_LAYOUT_VERSION 5
 
 #define SPIN_PIN_DIR "/sys/fs/bpf/spin"
 
@@ -78,9 +78,14 @@
  * An address of either family. IPv4 is stored IPv4-mapped (::ffff:a.b.c.d) so that the policy
  * maps and user space have one key format for both families (only spin_flows4 is IPv4-only).
  */
+/*
+ * 4-byte aligned, as in an IPv6 header: the BPF compiler then copies and compares addresses a
+ * word at a time instead of a byte at a time (and what it stores word by word, the CPU can
+ * hand to the word loads that follow).
+ */
 struct spin_addr {
 	__u8 a[16];
-};
+} __attribute__((aligned(4)));
 SPIN_ASSERT_SIZE(struct spin_addr, 16);
 
 /*
@@ -172,35 +177,52 @@ SPIN_ASSERT_SIZE(struct spin_flow_val, 80);
  * lookup and a few adds instead of the flow-table hash lookup. A per-CPU BPF timer adds the
  * counts into the flow maps every spin_fc_flush_ns (a quarter second) and zeroes them; user
  * space reads the flow maps only, which therefore trail the wire by up to that period.
+ *
+ * The maps are plain arrays of SPIN_FC_SLOTS slots per CPU, CPU after CPU (entry
+ * cpu * SPIN_FC_SLOTS + slot; user space sizes them with spin_fc_entries()), not per-CPU
+ * arrays: a per-CPU array reaches a value through a table of per-CPU pointers, one more
+ * dependent cache miss per packet. An IPv4 slot is one 64-byte cache line, an IPv6 slot two
+ * (the arrays are page-aligned: BPF_F_MMAPABLE). The fields a packet touches come first.
  */
 struct spin_fc_count {
 	__u64 bytes[2]; /* since the last flush, by enum spin_flow_dir */
 	__u64 packets[2];
-	__u32 last_seen;  /* spin_cfg.clock_sec at the latest packet counted here */
 	__u32 policy_gen; /* 0: no flow; else the generation under which the flow passed */
 	/* what a flush needs to recreate the flow entry if spind removed it meanwhile */
 	__u32 ifindex;
-	__u8 initiator;
-	__u8 flags; /* SPIN_FLOW_F_SYN_SEEN, SPIN_FLOW_F_MAC of the flow entry */
-	__u8 mac_dir;
+	__u8 flags; /* SPIN_FLOW_F_SYN_SEEN, SPIN_FLOW_F_MAC of the entry; SPIN_FC_F_* */
 	__u8 mac[6];
-	__u8 pad[11];
 };
-SPIN_ASSERT_SIZE(struct spin_fc_count, 64);
+SPIN_ASSERT_SIZE(struct spin_fc_count, 48);
+
+/* spin_fc_count.flags besides the entry's: the entry's initiator and mac_dir are SPIN_DIR_BA */
+#define SPIN_FC_F_INIT_BA 0x40
+#define SPIN_FC_F_MAC_BA  0x80
 
 struct spin_fc4_slot {
 	struct spin_flow_key4 key;
 	struct spin_fc_count c;
 };
-SPIN_ASSERT_SIZE(struct spin_fc4_slot, 80);
+SPIN_ASSERT_SIZE(struct spin_fc4_slot, 64);
 
 struct spin_fc6_slot {
 	struct spin_flow_key key;
 	struct spin_fc_count c;
+	__u8 pad[40]; /* two whole cache lines */
 };
-SPIN_ASSERT_SIZE(struct spin_fc6_slot, 104);
+SPIN_ASSERT_SIZE(struct spin_fc6_slot, 128);
 
-/* Slot index of a flow: a multiplicative hash of the key's 64-bit words (same in BPF and C). */
+/* Entries of spin_fc4 / spin_fc6 for ncpus possible CPUs. */
+static inline __u32 spin_fc_entries(int ncpus)
+{
+	return (__u32)(ncpus < SPIN_FC_MAX_CPUS ? ncpus : SPIN_FC_MAX_CPUS) * SPIN_FC_SLOTS;
+}
+
+/*
+ * Slot of a flow: a multiplicative hash of the key's 64-bit words (same in BPF and C), taken
+ * from the key's fields rather than its memory so the BPF program hashes the values it has in
+ * registers (reading back a key just written by narrower stores stalls the CPU).
+ */
 static inline __u32 spin_fc_mix(__u64 h)
 {
 	h ^= h >> 31;
@@ -208,24 +230,46 @@ static inline __u32 spin_fc_mix(__u64 h)
 	return (__u32)(h >> 40) & (SPIN_FC_SLOTS - 1);
 }
 
-static inline __u32 spin_fc_index4(const struct spin_flow_key4 *k)
+/* Multiplicative, so consecutive ports land in distinct slots (as on the bench's 256 flows). */
+static inline __u32 spin_fc_hash4(__u32 addr_a, __u32 addr_b, __u32 ports, __u32 proto_icmp)
 {
-	__u64 w0, w1;
+	__u64 w0 = (__u64)addr_b << 32 | addr_a, w1 = (__u64)proto_icmp << 32 | ports;
 
-	__builtin_memcpy(&w0, k, 8);
-	__builtin_memcpy(&w1, (const __u8 *)k + 8, 8);
 	return spin_fc_mix(w0 * 0x9e3779b97f4a7c15ULL ^ w1);
 }
 
+/*
+ * The words are those of the key's memory on a little-endian machine: port_a in the low half
+ * of ports, proto in the low byte of proto_icmp.
+ */
+static inline __u32 spin_fc_index4(const struct spin_flow_key4 *k)
+{
+	return spin_fc_hash4(k->addr_a, k->addr_b, (__u32)k->port_b << 16 | k->port_a,
+			     (__u32)k->icmp_code << 16 | (__u32)k->icmp_type << 8 | k->proto);
+}
+
+/*
+ * Multilinear over the key's ten 32-bit words (one odd constant each), slot from the top bits
+ * of the sum. 32-bit words because that is how the key is stored (struct spin_addr is 4-byte
+ * aligned): a 64-bit load of two 32-bit stores just made would stall the CPU, and the ten
+ * products do not wait for each other as a chained hash would.
+ */
 static inline __u32 spin_fc_index6(const struct spin_flow_key *k)
 {
-	__u64 w[5], h = 0;
+	static const __u64 mul[10] = {
+		0x71e273a87984a8abULL, 0x9fb93534081c5253ULL, 0xf93fe42eabd2d9f3ULL,
+		0xdb149e4714be09abULL, 0x5323451b4a95902bULL, 0x3994693ea3ae6e69ULL,
+		0xa061ae14a1dbf721ULL, 0x1aa615a94b6a5551ULL, 0x5856c32a687b253bULL,
+		0x8b3a15353f137b71ULL,
+	};
+	__u32 w[10];
+	__u64 h = 0;
 	int i;
 
 	__builtin_memcpy(w, k, sizeof(w));
-	for (i = 0; i < 5; i++)
-		h = (h ^ w[i]) * 0x9e3779b97f4a7c15ULL;
-	return spin_fc_mix(h);
+	for (i = 0; i < 10; i++)
+		h += w[i] * mul[i];
+	return (__u32)(h >> (64 - __builtin_ctz(SPIN_FC_SLOTS)));
 }
 
 /*

@@ -393,6 +393,18 @@ static __always_inline int spin_parse_eth(const void *data, const void *data_end
 static __always_inline int spin_flow_key_from_pkt(const struct spin_pkt *pkt,
 						  struct spin_flow_key *key)
 {
+	/*
+	 * Ports, protocol and ICMP fields assembled in registers and stored as two words: the
+	 * flow cache reads the key back 32 bits at a time, and a load of several narrower stores
+	 * just made stalls the CPU.
+	 */
+	union {
+		struct {
+			__be16 port_a, port_b;
+			__u8 proto, family, icmp_type, icmp_code;
+		} f;
+		__u32 w[2];
+	} tail;
 	int cmp = spin_addr_cmp(&pkt->saddr, &pkt->daddr);
 	int dir;
 
@@ -402,22 +414,23 @@ static __always_inline int spin_flow_key_from_pkt(const struct spin_pkt *pkt,
 	if (dir == SPIN_DIR_AB) {
 		__builtin_memcpy(&key->addr_a, &pkt->saddr, sizeof(key->addr_a));
 		__builtin_memcpy(&key->addr_b, &pkt->daddr, sizeof(key->addr_b));
-		key->port_a = pkt->sport;
-		key->port_b = pkt->dport;
+		tail.f.port_a = pkt->sport;
+		tail.f.port_b = pkt->dport;
 	} else {
 		__builtin_memcpy(&key->addr_a, &pkt->daddr, sizeof(key->addr_a));
 		__builtin_memcpy(&key->addr_b, &pkt->saddr, sizeof(key->addr_b));
-		key->port_a = pkt->dport;
-		key->port_b = pkt->sport;
+		tail.f.port_a = pkt->dport;
+		tail.f.port_b = pkt->sport;
 	}
-	key->proto = pkt->proto;
-	key->family = pkt->family;
-	key->icmp_type = pkt->icmp_type;
-	key->icmp_code = pkt->icmp_code;
+	tail.f.proto = pkt->proto;
+	tail.f.family = pkt->family;
+	tail.f.icmp_type = pkt->icmp_type;
+	tail.f.icmp_code = pkt->icmp_code;
 	if (pkt->proto == IPPROTO_ICMP && pkt->icmp_type == SPIN_ICMP_ECHO_REPLY)
-		key->icmp_type = SPIN_ICMP_ECHO;
+		tail.f.icmp_type = SPIN_ICMP_ECHO;
 	else if (pkt->proto == SPIN_IPPROTO_ICMPV6 && pkt->icmp_type == SPIN_ICMP6_ECHO_REPLY)
-		key->icmp_type = SPIN_ICMP6_ECHO_REQUEST;
+		tail.f.icmp_type = SPIN_ICMP6_ECHO_REQUEST;
+	__builtin_memcpy(&key->port_a, &tail, sizeof(tail));
 	return dir;
 }
 

@@ -171,6 +171,8 @@ static int open_and_load(const struct kernel_opts *o)
 		bpf_map__set_max_entries(k.skel->maps.spin_flows, o->max_flows);
 		bpf_map__set_max_entries(k.skel->maps.spin_flows4, o->max_flows);
 	}
+	bpf_map__set_max_entries(k.skel->maps.spin_fc4, spin_fc_entries(k.ncpus));
+	bpf_map__set_max_entries(k.skel->maps.spin_fc6, spin_fc_entries(k.ncpus));
 	err = spin_bpf__load(k.skel);
 	if (err) {
 		spin_bpf__destroy(k.skel);

@@ -200,10 +200,48 @@ static void cache_collision(struct h_env *e)
 	check_total(e, &k2, 4, 0, "collision: second flow");
 }
 
-/* The timer moves the cache into the flow maps. */
+/*
+ * Each CPU counts in its own row of slots (entry cpu * SPIN_FC_SLOTS + slot): a flow seen on
+ * CPU 1 takes its slot there and leaves CPU 0's row alone.
+ */
+static void cache_rows(struct h_env *e)
+{
+	struct h_key k = KEY(V4A, 44000, V4B, 443);
+	struct spin_flow_key key;
+	struct spin_flow_key4 k4;
+	struct spin_fc_count c;
+	cpu_set_t set;
+	int i;
+
+	if (e->ncpu < 2) {
+		CHECK(1, "rows: one CPU only, nothing to compare (not run)");
+		return;
+	}
+	CPU_ZERO(&set);
+	CPU_SET(1, &set);
+	if (!CHECK_INT(sched_setaffinity(0, sizeof(set), &set), 0, "rows: move to CPU 1"))
+		return;
+	CHECK_INT(h_fc_arm(e), 0, "rows: arm CPU 1's flush timer");
+	for (i = 0; i < 5; i++)
+		send_pkt(e, V4A, V4B, 44000, 443, 0);
+	h_make_key(&key, &k);
+	flows_key_to4(&key, &k4);
+	CHECK_INT(h_fc_read(e, &key, &k4, 1, 1, &c), 1,
+		  "rows: the flow holds its slot in CPU 1's row");
+	CHECK_INT(c.packets[0], 3, "rows: CPU 1's slot counts the packets after the second");
+	CHECK_INT(h_fc_read(e, &key, &k4, 1, 0, &c), 0, "rows: CPU 0's row does not hold the flow");
+	check_total(e, &k, 5, 0, "rows: total");
+	CPU_ZERO(&set);
+	CPU_SET(0, &set);
+	CHECK_INT(sched_setaffinity(0, sizeof(set), &set), 0, "rows: back to CPU 0");
+}
+
+/* The timer moves the cache into the flow maps, stamped with the clock of the flush. */
 static void cache_flush(void)
 {
 	struct h_key k4 = KEY(V4A, 42000, V4B, 443), k6 = KEY(V6A, 42000, V6B, 443);
+	struct h_key kb = KEY(V4A, 42001, V4B, 443);
+	struct spin_cfg cfg = {.layout_version = SPIN_LAYOUT_VERSION, .policy_gen = 1};
 	struct spin_fc_count c;
 	struct h_env e;
 	struct h_flow f;
@@ -211,6 +249,8 @@ static void cache_flush(void)
 
 	if (!CHECK_INT(h_open_fc(&e, 0, 0, FLUSH_NS), 0, "flush: load with a 50 ms flush period"))
 		return;
+	cfg.clock_sec = 100;
+	CHECK_INT(h_cfg(&e, &cfg), 0, "flush: clock at 100 s");
 	for (i = 0; i < 10; i++) {
 		send_pkt(&e, V4A, V4B, 42000, 443, 0);
 		send_pkt(&e, V6A, V6B, 42000, 443, 0);
@@ -223,6 +263,16 @@ static void cache_flush(void)
 	CHECK_INT(c.policy_gen, 1, "flush: the IPv4 flow keeps its slot");
 	check_total(&e, &k4, 10, 0, "flush: IPv4 total");
 
+	/* the clock moves on (spind's once a second): a flush of packets raises last_seen */
+	cfg.clock_sec = 103;
+	CHECK_INT(h_cfg(&e, &cfg), 0, "flush: clock at 103 s");
+	send_pkt(&e, V6B, V6A, 443, 42000, 0);
+	sleep_ms(300);
+	CHECK_INT(h_flow(&e, &k6, &f), 0, "flush: IPv6 flow found");
+	CHECK_INT(f.last_seen, 103,
+		  "flush: last_seen is the clock of the flush that carried packets");
+	CHECK_INT(f.first_seen, 100, "flush: first_seen stays");
+
 	/* spind removed the flow as idle, then it came back: the flush recreates the entry */
 	send_pkt(&e, V4A, V4B, 42000, 443, 0);
 	CHECK_INT(remove_flow4(&e, &k4), 0,
@@ -234,6 +284,20 @@ static void cache_flush(void)
 	CHECK_INT(h_flow(&e, &k4, &f), 0, "flush: recreated flow found");
 	CHECK(f.flags & SPIN_FLOW_F_CREATED, "flush: the recreated entry is marked created");
 	CHECK(f.flags & SPIN_FLOW_F_MAC, "flush: the recreated entry keeps the device's MAC");
+	CHECK_INT(f.mac_dir, SPIN_DIR_AB, "flush: ... and whose side it is");
+	CHECK_INT(f.initiator, SPIN_DIR_AB, "flush: the recreated entry keeps the initiator");
+	CHECK_INT(f.last_seen, 103, "flush: the recreated entry is stamped with the flush's clock");
+
+	/* the same for a flow that B opened: the directions survive the slot's packed flags */
+	for (i = 0; i < 3; i++)
+		send_pkt(&e, V4B, V4A, 443, 42001, 0);
+	sleep_ms(150);
+	CHECK_INT(remove_flow4(&e, &kb), 0, "flush: remove a B->A flow");
+	send_pkt(&e, V4B, V4A, 443, 42001, 0);
+	sleep_ms(300);
+	CHECK_INT(h_flow(&e, &kb, &f), 0, "flush: B->A flow recreated");
+	CHECK_INT(f.initiator, SPIN_DIR_BA, "flush: the recreated B->A flow keeps its initiator");
+	CHECK_INT(f.mac_dir, SPIN_DIR_BA, "flush: ... and the MAC's side");
 	h_close(&e);
 }
 
@@ -282,6 +346,7 @@ int main(void)
 	cache_path(&e, V6A, V6B, "IPv6");
 	cache_policy(&e);
 	cache_collision(&e);
+	cache_rows(&e);
 	h_close(&e);
 	cache_flush();
 	cache_flush_full();

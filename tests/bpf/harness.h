@@ -38,6 +38,7 @@ struct h_flow {
 	uint64_t bytes[2], packets[2], blk_bytes, blk_packets;
 	uint8_t initiator, flags, verdict; /* from the slot that created the flow */
 	uint8_t mac_dir, mac[6];
+	uint32_t first_seen, last_seen; /* the CPUs' earliest and latest */
 };
 
 static inline int h_on_event(void *ctx, void *data, size_t size)
@@ -104,6 +105,12 @@ static inline int h_open_fc(struct h_env *e, uint32_t max_flows, int dns_enabled
 	e->skel->rodata->spin_n_ifaces = 1;
 	e->skel->rodata->spin_dns_enabled = dns_enabled;
 	e->skel->rodata->spin_fc_flush_ns = fc_flush_ns;
+	/* as spind sizes them: a row of slots per CPU */
+	err = bpf_map__set_max_entries(e->skel->maps.spin_fc4, spin_fc_entries(e->ncpu));
+	if (!err)
+		err = bpf_map__set_max_entries(e->skel->maps.spin_fc6, spin_fc_entries(e->ncpu));
+	if (err)
+		return err;
 	if (max_flows) { /* both flow maps, as spind does */
 		err = bpf_map__set_max_entries(e->skel->maps.spin_flows, max_flows);
 		if (!err)
@@ -226,16 +233,16 @@ static inline int h_fc_read(struct h_env *e, const struct spin_flow_key *key,
 			    const struct spin_flow_key4 *k4, int v4, int cpu,
 			    struct spin_fc_count *c)
 {
-	struct spin_fc6_slot s6[e->ncpu];
-	struct spin_fc4_slot s4[e->ncpu];
-	uint32_t idx = v4 ? spin_fc_index4(k4) : spin_fc_index6(key);
+	struct spin_fc6_slot s6;
+	struct spin_fc4_slot s4;
+	uint32_t idx =
+		(uint32_t)cpu * SPIN_FC_SLOTS + (v4 ? spin_fc_index4(k4) : spin_fc_index6(key));
 
 	if (bpf_map_lookup_elem(bpf_map__fd(v4 ? e->skel->maps.spin_fc4 : e->skel->maps.spin_fc6),
-				&idx, v4 ? (void *)s4 : (void *)s6))
+				&idx, v4 ? (void *)&s4 : (void *)&s6))
 		return -errno;
-	*c = v4 ? s4[cpu].c : s6[cpu].c;
-	return v4 ? !memcmp(&s4[cpu].key, k4, sizeof(*k4))
-		  : !memcmp(&s6[cpu].key, key, sizeof(*key));
+	*c = v4 ? s4.c : s6.c;
+	return v4 ? !memcmp(&s4.key, k4, sizeof(*k4)) : !memcmp(&s6.key, key, sizeof(*key));
 }
 
 /* Adds what waits in the flow cache for the flow (any CPU) to f. */
@@ -281,6 +288,10 @@ static inline int h_flow_map(struct h_env *e, const struct h_key *ks, struct h_f
 		f->packets[1] += v->packets[1];
 		f->blk_bytes += v->blk_bytes;
 		f->blk_packets += v->blk_packets;
+		if (v->ifindex && (!f->first_seen || v->first_seen < f->first_seen))
+			f->first_seen = v->first_seen;
+		if (v->last_seen > f->last_seen)
+			f->last_seen = v->last_seen;
 		if (v->flags & SPIN_FLOW_F_CREATED) {
 			f->initiator = v->initiator;
 			f->flags = v->flags;

@@ -19,7 +19,7 @@ json_get() { # EXPR: python expression over j (the parsed stdin)
 	"$E2E_PY" -c "import json,sys; j=json.load(sys.stdin); print($1)"
 }
 
-fc_pending() { # packets waiting in the flow cache (spin_fc4 + spin_fc6, every CPU)
+fc_pending() { # packets waiting in the flow cache (spin_fc4 + spin_fc6: every CPU's row)
 	local m
 	for m in spin_fc4 spin_fc6; do
 		bpftool -j map dump pinned "$PIN/$m" && echo
@@ -30,7 +30,7 @@ for line in sys.stdin:
     if line.strip():
         for e in json.loads(line):
             e = e.get("formatted", e)
-            total += sum(sum(v["value"]["c"]["packets"]) for v in e["values"])
+            total += sum(e["value"]["c"]["packets"])
 print(total)'
 }
 export -f fc_pending
