@@ -155,6 +155,7 @@ demo: deps
 	$(Q)tools/spin-demo
 
 bench: deps
+	$(Q)SPIN_DEPS_BENCH=1 tools/install-deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tests/bench/run
 
