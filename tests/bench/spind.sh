@@ -9,8 +9,8 @@
 # Writes the "## spind" section of docs/benchmarks.md (other sections are left alone) when that
 # file exists, else build/bench/spind.md, and prints it.
 # Environment: SPIND_BENCH_ROUNDS (rounds of the lab figures, default 3),
-# SPIND_BENCH_DNS_ROUNDS (DNS bursts per rate, default 2; each waits for a SPIN/stat interval,
-# 30 s), SPIND_BENCH_SWEEP="10000 100000 1000000", SPIND_BENCH_SKIP (words: sweep dns churn cpu
+# SPIND_BENCH_DNS_ROUNDS (DNS bursts per rate, default 2; one every ~13 s, as spind forgets a
+# query after 10 s and the names repeat), SPIND_BENCH_SWEEP="10000 100000 1000000", SPIND_BENCH_SKIP (words: sweep dns churn cpu
 # latency), BUILD (default build), BENCH_NO_DOC=1, SPIN_LAB_PREFIX (default spinb).
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -237,47 +237,39 @@ run_churn() {
 	done
 }
 
-# --- 2c. DNS: answers named per second, 2 s bursts; counts from SPIN/stat (every 30 s)
-stat_value() { # FILE NAME -> the latest value of SPIN/stat/NAME in the capture
-	awk -v t="SPIN/stat/$2" '$2 == t { v = $3 } END { print v }' "$1" |
-		$PY -c 'import json,sys; s=sys.stdin.read().strip(); print(json.loads(s)["value"] if s else 0)'
+# --- 2c. DNS: answers named per second, 2 s bursts; counts from /spin_api/status, whose
+# "stats" are the counters SPIN/stat publishes every 30 s, read when spind is done.
+dns_counts() { # -> "answers queries"
+	api /spin_api/status |
+		$PY -c 'import json,sys; d=json.load(sys.stdin)["stats"]["dns"]; print(d["answers"], d["queries"])'
 }
-stat_publications() { grep -c ' SPIN/stat/mqtt/published ' "$1"; }
-# Waits (up to 40 s) for the SPIN/stat publication after the N-th one, plus a moment for the
-# rest of that interval's values.
-next_publication() { # FILE N
-	for _ in $(seq 400); do
-		[ "$(stat_publications "$1")" -gt "$2" ] && break
-		sleep 0.1
+# The counters once spind has worked through a burst: unchanged for a second (20 s at most).
+dns_counts_settled() {
+	local prev cur
+	cur=$(dns_counts)
+	for _ in $(seq 20); do
+		sleep 1
+		prev=$cur
+		cur=$(dns_counts)
+		[ "$cur" = "$prev" ] && break
 	done
-	sleep 0.5
+	echo "$cur"
 }
 
 run_dns() {
-	local st=$TMP/stat.txt sub r rate n a0 a1 q0 q1 rb0 rb1 out
+	local r rate a0 a1 q0 q1 rb0 rb1 out t_end
 	spind_restart
-	# %U: receive time; each interval republishes mqtt/published, which always changes.
-	nsenter --net="/run/netns/$P-gw" mosquitto_sub -h 127.0.0.1 -F '%U %t %p' -t 'SPIN/stat/#' >"$st" 2>/dev/null &
-	sub=$!
-	PIDS+=("$sub")
-	sleep 1 # the retained values arrive first
-	# Each burst starts right after a publication and is counted at the next one.
-	next_publication "$st" "$(stat_publications "$st")"
-	a1=$(stat_value "$st" dns/answers)
-	q1=$(stat_value "$st" dns/queries)
+	read -r a1 q1 <<<"$(dns_counts_settled)"
 	for r in $(seq 1 "$DNS_ROUNDS"); do
 		for rate in 25000 50000 100000; do
-			echo "spind bench: DNS burst $rate/s, round $r (counted at the next SPIN/stat interval)" >&2
+			echo "spind bench: DNS burst $rate/s, round $r" >&2
 			a0=$a1
 			q0=$q1
 			rb0=$(kstat ringbuf_full)
-			n=$(stat_publications "$st")
-			# Names repeat between bursts: 30 s apart, longer than spind keeps a query.
 			out=$(ns thermo "$B/bench/spind_gen" dns "$DNS_SERVER" "$rate" 2 0 $((rate * 2)))
+			t_end=$(date +%s)
 			rb1=$(kstat ringbuf_full)
-			next_publication "$st" "$n"
-			a1=$(stat_value "$st" dns/answers)
-			q1=$(stat_value "$st" dns/queries)
+			read -r a1 q1 <<<"$(dns_counts_settled)"
 			set -- $out # sent N answered M seconds S
 			record "dns_sent_$rate" "$r" "$2"
 			record "dns_rate_$rate" "$r" "$(awk -v n="$2" -v s="$6" 'BEGIN { printf "%.0f", n / s }')"
@@ -286,6 +278,8 @@ run_dns() {
 			record "dns_named_$rate" "$r" $((a1 - a0))
 			record "dns_named_ratio_$rate" "$r" "$(awk -v a=$((a1 - a0)) -v b="$4" 'BEGIN { printf "%.4f", b ? a / b : 0 }')"
 			record "dns_ringbuf_full_$rate" "$r" $((rb1 - rb0))
+			# the next burst repeats names: let spind forget these queries (10 s) first
+			sleep $((t_end + 11 - $(date +%s) > 0 ? t_end + 11 - $(date +%s) : 0))
 		done
 	done
 }
@@ -415,8 +409,8 @@ report() {
 	if ! skip dns; then
 		echo "### DNS answers named (2 s bursts, AAAA queries for distinct names)"
 		echo
-		echo "Named = calls of spind's DNS answer callback (SPIN/stat/dns/answers, one per name and" \
-			"address) for the burst; received = answers the generator got back within 3 s. dnsmasq" \
+		echo "Named = calls of spind's DNS answer callback (the counter SPIN/stat/dns/answers publishes," \
+			"read from /spin_api/status once it stops moving; one per name and address) for the burst; received = answers the generator got back within 3 s. dnsmasq" \
 			"(one thread) answers only part of a burst, so the answers crossing the gateway are fewer" \
 			"than the queries; named / received can exceed 1 when answers arrive after the generator" \
 			"stopped listening. spind loses an answer only when the kernel cannot queue it" \
