@@ -81,8 +81,6 @@
 /*
  * An address of either family. IPv4 is stored IPv4-mapped (::ffff:a.b.c.d) so that the policy
  * maps and user space have one key format for both families (only spin_flows4 is IPv4-only).
- */
-/*
  * 4-byte aligned, as in an IPv6 header: the BPF compiler then copies and compares addresses a
  * word at a time instead of a byte at a time (and what it stores word by word, the CPU can
  * hand to the word loads that follow).
@@ -196,6 +194,7 @@ struct spin_fc_count {
 	__u32 ifindex;
 	__u8 flags; /* SPIN_FLOW_F_SYN_SEEN, SPIN_FLOW_F_MAC of the entry; SPIN_FC_F_* */
 	__u8 mac[6];
+	__u8 pad;
 };
 SPIN_ASSERT_SIZE(struct spin_fc_count, 48);
 

@@ -430,7 +430,8 @@ static __always_inline int spin_flow_key_from_pkt(const struct spin_pkt *pkt,
 		tail.f.icmp_type = SPIN_ICMP_ECHO;
 	else if (pkt->proto == SPIN_IPPROTO_ICMPV6 && pkt->icmp_type == SPIN_ICMP6_ECHO_REPLY)
 		tail.f.icmp_type = SPIN_ICMP6_ECHO_REQUEST;
-	__builtin_memcpy(&key->port_a, &tail, sizeof(tail));
+	__builtin_memcpy((__u8 *)key + __builtin_offsetof(struct spin_flow_key, port_a), &tail,
+			 sizeof(tail));
 	return dir;
 }
 
