@@ -45,10 +45,13 @@ async function shot(page, name) {
 	});
 }
 
-// Clicks a graph node by its circle (the label may lie under a neighbour).
+// Clicks a graph node by its circle (the label may lie under a neighbour). Playwright clicks
+// only an element that keeps still; a node that just arrived moves the others until the
+// layout cools, so give it a moment (a person would simply follow the node with the mouse).
 async function clickNode(page, label, kind) {
 	const g = page.locator(nodeSel(label, kind)).first();
 	await g.waitFor({ timeout: WAIT_MS });
+	await page.waitForFunction(() => window.spin.graph.simulation.alpha() < 0.05, null, { timeout: 15000 }).catch(() => {});
 	await g.locator('circle').click();
 	await page.locator('#panel .node-title').filter({ hasText: label }).waitFor({ timeout: WAIT_MS });
 }
@@ -219,6 +222,11 @@ const phases = {
 		});
 		for (const d of list(devices))
 			await check(`after the restart the graph shows device "${d}"`, () => page.locator(nodeSel(d, 'device')).waitFor({ timeout: WAIT_MS }));
+		// The panel left open before the restart (the renamed device) follows its node by MAC:
+		// the new daemon numbers its nodes anew.
+		if (devices)
+			await check(`after the restart the open panel shows "${list(devices)[0]}" again`, () =>
+				page.locator('#panel .node-title').filter({ hasText: list(devices)[0] }).waitFor({ timeout: WAIT_MS }));
 		await check('after the restart the page holds only the new daemon\'s nodes', async () => {
 			const ids = await page.evaluate(() => [...window.spin.store.nodes.keys()]);
 			const res = await page.evaluate(async () => (await fetch('spin_api/jsonrpc', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"jsonrpc":"2.0","id":1,"method":"list_devices"}' })).json());
@@ -448,6 +456,16 @@ const phases = {
 			}));
 			if (r.img || r.xss || !r.text) throw new Error(JSON.stringify(r));
 		});
+		// A node that changes kind under an open panel (the id handed to another node by a
+		// restarted daemon, or a device's flows arriving before its nodeInfo) gets the other panel.
+		await check('an open device panel turns into a service panel when its node becomes a service', async () => {
+			await page.click('#device-table tbody tr[data-id="999999"]');
+			await page.locator('#panel .rename').waitFor({ timeout: WAIT_MS });
+			await page.evaluate(() => window.spin.store.apply({ topic: 'SPIN/traffic/node/999999', retain: true,
+				payload: { command: 'nodeInfo', result: { id: 999999, lastseen: 1, ips: ['203.0.113.99'], domains: ['kind.example'] } } }));
+			await page.locator('#panel h3', { hasText: 'Devices talking to it' }).waitFor({ timeout: WAIT_MS });
+			if (await page.locator('#panel .rename').count()) throw new Error('the rename form of the device panel is still shown');
+		});
 		await page.evaluate(() => window.spin.store.apply({ topic: 'SPIN/traffic/node/999999', retain: true, payload: null }));
 		await page.click('[data-view="map"]');
 	},
@@ -474,6 +492,8 @@ try {
 	await phases[phase](page, ...args);
 } catch (e) {
 	fail(`${phase} aborted`, e.message);
+	// Playwright's call log says what it waited for (not visible, not stable, covered by ...).
+	for (const line of String(e.message).split('\n').slice(1).filter((l) => l.trim()).slice(-8)) console.log(`# ${line.trim()}`);
 }
 if (failed && process.env.UI_FAIL_DIR) {
 	// What the page looked like when a check failed, for the log.

@@ -25,16 +25,26 @@ export function textMeasurer(fontFor) {
 	};
 }
 
-// Where a label may go, in order of preference: right of its circle, left, below, above.
+// Where a label may go, in order of preference: right of its circle, left, below, above,
+// then the four corners (in a crowd of devices the sides are often taken, a corner not).
 // dx/dy: the text's anchor point from the node's centre.
 function candidates(d, w, h) {
 	const gap = d.r + 4;
 	const v = d.r + h / 2 + 1;
+	const side = (dx, dy, anchor) => {
+		const x0 = anchor === 'start' ? d.x + dx : anchor === 'end' ? d.x + dx - w : d.x + dx - w / 2;
+		return { dx, dy, anchor, x0, x1: x0 + w, y0: d.y + dy - h / 2, y1: d.y + dy + h / 2 };
+	};
+	const corner = d.r * 0.7 + 2; // just off the circle's diagonal
 	return [
-		{ dx: gap, dy: 0, anchor: 'start', x0: d.x + gap, x1: d.x + gap + w, y0: d.y - h / 2, y1: d.y + h / 2 },
-		{ dx: -gap, dy: 0, anchor: 'end', x0: d.x - gap - w, x1: d.x - gap, y0: d.y - h / 2, y1: d.y + h / 2 },
-		{ dx: 0, dy: v, anchor: 'middle', x0: d.x - w / 2, x1: d.x + w / 2, y0: d.y + v - h / 2, y1: d.y + v + h / 2 },
-		{ dx: 0, dy: -v, anchor: 'middle', x0: d.x - w / 2, x1: d.x + w / 2, y0: d.y - v - h / 2, y1: d.y - v + h / 2 },
+		side(gap, 0, 'start'),
+		side(-gap, 0, 'end'),
+		side(0, v, 'middle'),
+		side(0, -v, 'middle'),
+		side(corner, corner + h / 2, 'start'),
+		side(corner, -corner - h / 2, 'start'),
+		side(-corner, corner + h / 2, 'end'),
+		side(-corner, -corner - h / 2, 'end'),
 	];
 }
 

@@ -15,6 +15,7 @@ const store = new Store();
 const status = new StatusBar($('#status'));
 let captureProbed = false;
 let captureFound = false;
+let reselect = null; // the node whose panel was open when the event stream restarted
 const state = { view: 'map', selected: null, expanded: new Set(), windowSec: 600 };
 
 const graph = new Graph($('#graph'), {
@@ -31,6 +32,7 @@ const panel = new DetailsPanel($('#panel'), store, {
 panel.onClose = () => select(null);
 
 function select(id) {
+	reselect = null;
 	state.selected = id;
 	graph.setSelected(id);
 	panel.show(id);
@@ -67,13 +69,23 @@ function redraw() {
 }
 
 store.addEventListener('change', redraw);
+store.addEventListener('change', () => {
+	const n = reselect && store.findSame(reselect);
+	if (!n) return;
+	reselect = null;
+	select(n.id);
+});
 setInterval(redraw, FADE_REDRAW_MS);
 
 connectEvents({
 	onMessage: (msg) => store.apply(msg),
 	onReset: () => {
 		// A fresh connection replays the full state: start from nothing so that nodes the
-		// daemon forgot (it may have restarted) disappear.
+		// daemon forgot (it may have restarted) disappear. A restarted daemon numbers its
+		// nodes anew: the open panel follows its node by MAC or address, not by id.
+		const open = state.selected !== null && store.node(state.selected);
+		if (state.selected !== null) select(null);
+		reselect = open && !open.placeholder ? open : null;
 		store.reset();
 		document.body.dataset.connections = String(Number(document.body.dataset.connections || 0) + 1);
 	},

@@ -100,6 +100,7 @@ export class DetailsPanel {
 		this.chartSeries = null;
 		clear(this.root);
 		const n = id === null ? null : this.store.node(id);
+		this.device = !!n && isDevice(n);
 		if (!n) {
 			this.root.append(el('p', { class: 'muted', text: 'Click a device or a service on the map for its details and actions.' }));
 			return;
@@ -171,7 +172,14 @@ export class DetailsPanel {
 			if (this.id !== null) this.show(null);
 			return;
 		}
+		// A flow can name the node before its nodeInfo arrives (after a reconnect): wait for it.
+		if (n.placeholder) return;
 		const device = isDevice(n);
+		// The device and service panels differ: a node that changed kind gets the other one.
+		if (device !== this.device) {
+			this.show(this.id);
+			return;
+		}
 		// Rebuilt only when what it shows changes: a button replaced between mouse down and
 		// up loses the click.
 		const info = [nodeName(n), n.mac, n.vendor, n.name, n.domains, n.ips,
@@ -215,9 +223,11 @@ export class DetailsPanel {
 			if (this.id === id && this.flowsBox) clear(this.flowsBox).append(el('p', { class: 'bad', text: `Could not load flows: ${e.message}` }));
 			return;
 		}
-		if (this.id !== id) return;
-		if (isDevice(n)) this.renderFlows(n);
-		else this.renderTalkers(n);
+		// The panel may show another node by now, or this one as the other kind.
+		const now = this.store.node(id);
+		if (this.id !== id || !now || now.placeholder || isDevice(now) !== this.device) return;
+		if (this.device) this.renderFlows(now);
+		else this.renderTalkers(now);
 	}
 
 	flowBlocked(a, b) {

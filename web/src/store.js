@@ -73,6 +73,16 @@ export class Store extends EventTarget {
 		return null;
 	}
 
+	// The node that stands for N (a node of an earlier connection, whose ids a restarted daemon
+	// hands out anew): a device by its MAC, a service by a shared address or name.
+	findSame(n) {
+		for (const m of this.nodes.values()) {
+			if (m.placeholder) continue;
+			if (isDevice(n) ? m.mac === n.mac : !isDevice(m) && sharesAny(m, n)) return m;
+		}
+		return null;
+	}
+
 	edgesOf(id) {
 		return [...this.edges.values()].filter((e) => e.a === id || e.b === id);
 	}
@@ -252,4 +262,8 @@ function push(series, ts, values) {
 	let drop = 0;
 	while (drop < series.t.length && series.t[drop] < ts - HISTORY_SECONDS) drop++;
 	if (drop) for (const k of Object.keys(series)) series[k].splice(0, drop);
+}
+
+function sharesAny(a, b) {
+	return a.ips.some((ip) => b.ips.includes(ip)) || a.domains.some((d) => b.domains.includes(d));
 }
