@@ -222,9 +222,9 @@ static inline __u32 spin_fc_entries(int ncpus)
 }
 
 /*
- * Slot of a flow: a multiplicative hash of the key's 64-bit words (same in BPF and C), taken
- * from the key's fields rather than its memory so the BPF program hashes the values it has in
- * registers (reading back a key just written by narrower stores stalls the CPU).
+ * Slot of a flow (the same in BPF and C): from the key's fields or the 32-bit words it is
+ * stored in, never from wider loads of a key just written by narrower stores (the CPU cannot
+ * forward those from its store buffer and stalls).
  */
 static inline __u32 spin_fc_mix(__u64 h)
 {
@@ -233,22 +233,18 @@ static inline __u32 spin_fc_mix(__u64 h)
 	return (__u32)(h >> 40) & (SPIN_FC_SLOTS - 1);
 }
 
-/* Multiplicative, so consecutive ports land in distinct slots (as on the bench's 256 flows). */
-static inline __u32 spin_fc_hash4(__u32 addr_a, __u32 addr_b, __u32 ports, __u32 proto_icmp)
-{
-	__u64 w0 = (__u64)addr_b << 32 | addr_a, w1 = (__u64)proto_icmp << 32 | ports;
-
-	return spin_fc_mix(w0 * 0x9e3779b97f4a7c15ULL ^ w1);
-}
-
 /*
- * The words are those of the key's memory on a little-endian machine: port_a in the low half
- * of ports, proto in the low byte of proto_icmp.
+ * IPv4: multiplicative, so consecutive ports land in distinct slots. The words are those of
+ * the key's memory on a little-endian machine (port_a in the low half of the second, proto in
+ * its fifth byte), built from the fields.
  */
 static inline __u32 spin_fc_index4(const struct spin_flow_key4 *k)
 {
-	return spin_fc_hash4(k->addr_a, k->addr_b, (__u32)k->port_b << 16 | k->port_a,
-			     (__u32)k->icmp_code << 16 | (__u32)k->icmp_type << 8 | k->proto);
+	__u64 w0 = (__u64)k->addr_b << 32 | k->addr_a;
+	__u64 w1 = (__u64)((__u32)k->icmp_code << 16 | (__u32)k->icmp_type << 8 | k->proto) << 32 |
+		   (__u32)k->port_b << 16 | k->port_a;
+
+	return spin_fc_mix(w0 * 0x9e3779b97f4a7c15ULL ^ w1);
 }
 
 /*

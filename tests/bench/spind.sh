@@ -257,7 +257,7 @@ dns_counts_settled() {
 }
 
 run_dns() {
-	local r rate a0 a1 q0 q1 rb0 rb1 out t_end
+	local r rate a0 a1 q0 q1 rb0 rb1 out t_end left
 	spind_restart
 	read -r a1 q1 <<<"$(dns_counts_settled)"
 	for r in $(seq 1 "$DNS_ROUNDS"); do
@@ -279,7 +279,8 @@ run_dns() {
 			record "dns_named_ratio_$rate" "$r" "$(awk -v a=$((a1 - a0)) -v b="$4" 'BEGIN { printf "%.4f", b ? a / b : 0 }')"
 			record "dns_ringbuf_full_$rate" "$r" $((rb1 - rb0))
 			# the next burst repeats names: let spind forget these queries (10 s) first
-			sleep $((t_end + 11 - $(date +%s) > 0 ? t_end + 11 - $(date +%s) : 0))
+			left=$((t_end + 11 - $(date +%s)))
+			[ "$left" -le 0 ] || sleep "$left"
 		done
 	done
 }
