@@ -10,12 +10,13 @@ import { Store } from './store.js';
 
 const REDRAW_MS = 400;
 const FADE_REDRAW_MS = 5000;
+const RESELECT_MS = 60000;
 
 const store = new Store();
 const status = new StatusBar($('#status'));
 let captureProbed = false;
 let captureFound = false;
-let reselect = null; // the node whose panel was open when the event stream restarted
+let reselect = null; // {node, at}: the panel open when the event stream restarted, and when
 const state = { view: 'map', selected: null, expanded: new Set(), windowSec: 600 };
 
 const graph = new Graph($('#graph'), {
@@ -47,7 +48,21 @@ function setView(view) {
 	redraw();
 }
 
+// Reopens the panel that a reconnect closed, once its node is back: at a redraw, not on every
+// message of the replay (each search walks every node). A node still missing after
+// RESELECT_MS is taken as gone, so its panel does not pop up later on its own.
+function followReselect() {
+	if (!reselect) return;
+	if (Date.now() - reselect.at > RESELECT_MS) {
+		reselect = null;
+		return;
+	}
+	const n = store.findSame(reselect.node);
+	if (n) select(n.id);
+}
+
 function drawNow() {
+	followReselect();
 	const model = buildModel(store, state, new Set(graph.sim.keys()));
 	graph.update(model);
 	const remotes = model.nodes.filter((n) => n.kind === 'remote').length;
@@ -69,12 +84,6 @@ function redraw() {
 }
 
 store.addEventListener('change', redraw);
-store.addEventListener('change', () => {
-	const n = reselect && store.findSame(reselect);
-	if (!n) return;
-	reselect = null;
-	select(n.id);
-});
 setInterval(redraw, FADE_REDRAW_MS);
 
 connectEvents({
@@ -85,7 +94,7 @@ connectEvents({
 		// nodes anew: the open panel follows its node by MAC or address, not by id.
 		const open = state.selected !== null && store.node(state.selected);
 		if (state.selected !== null) select(null);
-		reselect = open && !open.placeholder ? open : null;
+		reselect = open && !open.placeholder ? { node: open, at: Date.now() } : null;
 		store.reset();
 		document.body.dataset.connections = String(Number(document.body.dataset.connections || 0) + 1);
 	},
