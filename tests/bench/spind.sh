@@ -10,8 +10,9 @@
 # file exists, else build/bench/spind.md, and prints it.
 # Environment: SPIND_BENCH_ROUNDS (rounds of the lab figures, default 3),
 # SPIND_BENCH_DNS_ROUNDS (DNS bursts per rate, default 2; one every ~13 s, as spind forgets a
-# query after 10 s and the names repeat), SPIND_BENCH_SWEEP="10000 100000 1000000", SPIND_BENCH_SKIP (words: sweep dns churn cpu
-# latency), BUILD (default build), BENCH_NO_DOC=1, SPIN_LAB_PREFIX (default spinb).
+# query after 10 s and the names repeat), SPIND_BENCH_SWEEP="10000 100000 1000000",
+# SPIND_BENCH_SKIP (words: sweep dns churn cpu latency), BUILD (default build),
+# BENCH_NO_DOC=1, SPIN_LAB_PREFIX (default spinb).
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 B=${BUILD:-$ROOT/build}

@@ -210,6 +210,25 @@ const phases = {
 	async down(page) {
 		await check('page notices the daemon is gone (badge says Reconnecting)', () =>
 			page.locator('#conn[data-state="reconnecting"], #conn[data-state="connecting"]').waitFor({ timeout: WAIT_MS }));
+		// A restarted daemon may give the open device another id. Make sure it does: the panel
+		// moves to a copy of its node under an id the new daemon will not hand out, and after
+		// the restart it must find the device by its MAC (restart phase).
+		await check('the open device panel is moved to a node id the new daemon will not use', async () => {
+			const name = await page.evaluate(() => {
+				const s = window.spin.store;
+				const n = s.node(window.spin.state.selected);
+				if (!n || !n.mac) return null;
+				s.apply({ topic: 'SPIN/traffic/node/999997', retain: true, payload: { command: 'nodeInfo',
+					result: { id: 999997, name: n.name, mac: n.mac, lastseen: n.lastseen, ips: n.ips, domains: n.domains } } });
+				s.apply({ topic: `SPIN/traffic/node/${n.id}`, retain: true, payload: null });
+				return n.name;
+			});
+			if (!name) throw new Error('no device panel open');
+			await page.click('[data-view="devices"]');
+			await page.click('#device-table tbody tr[data-id="999997"]');
+			await page.click('[data-view="map"]');
+			await page.locator('#panel .node-title').filter({ hasText: name }).waitFor({ timeout: WAIT_MS });
+		});
 		// The page may be back before the next phase looks: remember how many opens it had.
 		await page.evaluate(() => (window.spinTestOpensWhenDown = Number(document.body.dataset.connections || 0)));
 	},
@@ -222,8 +241,8 @@ const phases = {
 		});
 		for (const d of list(devices))
 			await check(`after the restart the graph shows device "${d}"`, () => page.locator(nodeSel(d, 'device')).waitFor({ timeout: WAIT_MS }));
-		// The panel left open before the restart (the renamed device) follows its node by MAC:
-		// the new daemon numbers its nodes anew.
+		// The panel left open before the restart (the renamed device, under an id the new
+		// daemon does not use: down phase) follows its node by MAC.
 		if (devices)
 			await check(`after the restart the open panel shows "${list(devices)[0]}" again`, () =>
 				page.locator('#panel .node-title').filter({ hasText: list(devices)[0] }).waitFor({ timeout: WAIT_MS }));

@@ -172,8 +172,9 @@ export class DetailsPanel {
 			if (this.id !== null) this.show(null);
 			return;
 		}
-		// A flow can name the node before its nodeInfo arrives (after a reconnect): wait for it.
-		if (n.placeholder) return;
+		// After a reconnect a flow can name a device before its nodeInfo (with the MAC) arrives:
+		// keep the device panel until it does.
+		if (n.placeholder && this.device) return;
 		const device = isDevice(n);
 		// The device and service panels differ: a node that changed kind gets the other one.
 		if (device !== this.device) {
@@ -225,7 +226,7 @@ export class DetailsPanel {
 		}
 		// The panel may show another node by now, or this one as the other kind.
 		const now = this.store.node(id);
-		if (this.id !== id || !now || now.placeholder || isDevice(now) !== this.device) return;
+		if (this.id !== id || !now || isDevice(now) !== this.device) return;
 		if (this.device) this.renderFlows(now);
 		else this.renderTalkers(now);
 	}
