@@ -3,7 +3,8 @@
 #   make SAN=1      the same under AddressSanitizer + UBSan                -> build-san/
 #   make test       everything, then every suite; ends with "N passed, N failed"
 #   make demo       the virtual home network with spind, UI on http://127.0.0.1:13026/
-#   make bench      benchmarks, written to docs/benchmarks.md
+#   make bench      benchmarks in about 5 minutes, written to docs/benchmarks.md
+#   make bench-full every configuration, more and longer rounds (about 14 minutes)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make format / make format-check, make vmlinux, make clean;  V=1 shows commands
 
@@ -93,7 +94,7 @@ TESTLIB_OBJS := $(patsubst tests/lib/%.c,$(OUT)/tests/lib/%.o,$(TESTLIB_SRCS))
 
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null | grep -v '^vmlinux/')
 
-.PHONY: all deps test demo bench fuzz soak install uninstall clean format format-check vmlinux deb
+.PHONY: all deps test demo bench bench-full fuzz soak install uninstall clean format format-check vmlinux deb
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -158,6 +159,11 @@ bench: deps
 	$(Q)SPIN_DEPS_BENCH=1 tools/install-deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tests/bench/run
+
+bench-full: deps
+	$(Q)SPIN_DEPS_BENCH=1 tools/install-deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)BENCH_FULL=1 tests/bench/run
 
 fuzz: deps
 	$(Q)tests/fuzz/run long

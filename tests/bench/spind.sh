@@ -8,16 +8,24 @@
 #      to the first dropped packet.
 # Writes the "## spind" section of docs/benchmarks.md (other sections are left alone) when that
 # file exists, else build/bench/spind.md, and prints it.
-# Environment: SPIND_BENCH_ROUNDS (rounds of the lab figures, default 3),
-# SPIND_BENCH_DNS_ROUNDS (DNS bursts per rate, default 2; one every ~13 s, as spind forgets a
-# query after 10 s and the names repeat), SPIND_BENCH_SWEEP="10000 100000 1000000",
-# SPIND_BENCH_SKIP (words: sweep dns churn cpu latency), BUILD (default build),
+# Environment: BENCH_FULL=1 (make bench-full: 3 rounds, longer CPU windows),
+# SPIND_BENCH_ROUNDS (rounds of the lab figures, default 2; full 3),
+# SPIND_BENCH_DNS_ROUNDS (DNS bursts per rate, default 2), SPIND_BENCH_SWEEP="10000 100000
+# 1000000", SPIND_BENCH_SKIP (words: sweep dns churn cpu latency), BUILD (default build),
 # BENCH_NO_DOC=1, SPIN_LAB_PREFIX (default spinb).
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 B=${BUILD:-$ROOT/build}
 case $B in /*) ;; *) B=$ROOT/$B ;; esac
-ROUNDS=${SPIND_BENCH_ROUNDS:-3}
+# CPU windows: settle after a restart, idle, flows' warm-up, with flows (the generator runs for
+# warm-up + window + 1 s)
+if [ "${BENCH_FULL:-0}" = 1 ]; then
+	ROUNDS=${SPIND_BENCH_ROUNDS:-3}
+	CPU_SETTLE=3 CPU_IDLE=5 CPU_WARM=4 CPU_BUSY=8
+else
+	ROUNDS=${SPIND_BENCH_ROUNDS:-2}
+	CPU_SETTLE=2 CPU_IDLE=3 CPU_WARM=3 CPU_BUSY=5
+fi
 DNS_ROUNDS=${SPIND_BENCH_DNS_ROUNDS:-2}
 SWEEP_SIZES=${SPIND_BENCH_SWEEP:-10000 100000 1000000}
 SKIP=" ${SPIND_BENCH_SKIP:-} "
@@ -166,13 +174,14 @@ run_cpu() {
 	for r in $(seq 1 "$ROUNDS"); do
 		echo "spind bench: CPU and RSS, round $r" >&2
 		spind_restart
-		sleep 3
-		measure_cpu idle "$r" 5
+		sleep "$CPU_SETTLE"
+		measure_cpu idle "$r" "$CPU_IDLE"
 		for n in 10000 100000; do
-			nsenter --net="/run/netns/$P-thermo" "$B/bench/spind_gen" flows "$SVC6" 20000 "$n" 14 "$n" >"$TMP/gen.txt" 2>&1 &
+			nsenter --net="/run/netns/$P-thermo" "$B/bench/spind_gen" flows "$SVC6" 20000 "$n" \
+				$((CPU_WARM + CPU_BUSY + 1)) "$n" >"$TMP/gen.txt" 2>&1 &
 			g=$!
-			sleep 4 # every flow exists and is active
-			measure_cpu "$n" "$r" 8
+			sleep "$CPU_WARM" # every flow exists and is active
+			measure_cpu "$n" "$r" "$CPU_BUSY"
 			wait "$g"
 			record "sent_$n" "$r" "$(awk '{ print $2 / $4 }' "$TMP/gen.txt")"
 		done
@@ -234,7 +243,6 @@ run_churn() {
 		record churn_ratio "$r" "$(awk -v a="$reported" -v b="$sent" 'BEGIN { printf "%.4f", b ? a / b : 0 }')"
 		record churn_map_full "$r" $((mf1 - mf0))
 		record churn_overflow "$r" $((ov1 - ov0))
-		sleep 2
 	done
 }
 
@@ -258,7 +266,7 @@ dns_counts_settled() {
 }
 
 run_dns() {
-	local r rate a0 a1 q0 q1 rb0 rb1 out t_end left
+	local r rate a0 a1 q0 q1 rb0 rb1 out
 	spind_restart
 	read -r a1 q1 <<<"$(dns_counts_settled)"
 	for r in $(seq 1 "$DNS_ROUNDS"); do
@@ -267,8 +275,9 @@ run_dns() {
 			a0=$a1
 			q0=$q1
 			rb0=$(kstat ringbuf_full)
+			# Names repeat from burst to burst, queries do not: each run of spind_gen has a
+			# socket (source port) of its own, and spind keys a query by ports, id and name.
 			out=$(ns thermo "$B/bench/spind_gen" dns "$DNS_SERVER" "$rate" 2 0 $((rate * 2)))
-			t_end=$(date +%s)
 			rb1=$(kstat ringbuf_full)
 			read -r a1 q1 <<<"$(dns_counts_settled)"
 			set -- $out # sent N answered M seconds S
@@ -279,9 +288,6 @@ run_dns() {
 			record "dns_named_$rate" "$r" $((a1 - a0))
 			record "dns_named_ratio_$rate" "$r" "$(awk -v a=$((a1 - a0)) -v b="$4" 'BEGIN { printf "%.4f", b ? a / b : 0 }')"
 			record "dns_ringbuf_full_$rate" "$r" $((rb1 - rb0))
-			# the next burst repeats names: let spind forget these queries (10 s) first
-			left=$((t_end + 11 - $(date +%s)))
-			[ "$left" -le 0 ] || sleep "$left"
 		done
 	done
 }
@@ -356,7 +362,8 @@ report() {
 	echo "## spind"
 	echo
 	echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') by \`tests/bench/spind.sh\` (part of \`make bench\`;" \
-		"alone: \`sudo tests/bench/spind.sh\`; SPIND_BENCH_ROUNDS=$ROUNDS, SPIND_BENCH_DNS_ROUNDS=$DNS_ROUNDS)." \
+		"alone: \`sudo tests/bench/spind.sh\`; SPIND_BENCH_ROUNDS=$ROUNDS, SPIND_BENCH_DNS_ROUNDS=$DNS_ROUNDS," \
+		"CPU windows ${CPU_IDLE} s idle, ${CPU_BUSY} s with flows)." \
 		"Machine: $(nproc) CPUs, kernel $(uname -r); load average at the end $(cut -d' ' -f1-3 /proc/loadavg)." \
 		"Every figure is the median over rounds with min - max; the generators, dnsmasq, the lab's" \
 		"forwarding and spind share the same $(nproc) cores."
