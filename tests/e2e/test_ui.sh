@@ -6,7 +6,8 @@
 # through a daemon restart; a freshly opened device page charts spind's last hour at once
 # (get_device_history) and nameless devices fall back to maker, then MAC; with 50 devices and
 # 500 services (a passive spind replaying tests/ui/home_pcap.py's capture) the map stays
-# readable. Screenshots of the main views go to docs/images/.
+# readable. Screenshots of the main views go to build/test-logs/ui-shots/ (a test run leaves the
+# source tree alone); UI_SHOTS=$PWD/docs/images refreshes the documentation's.
 set -euo pipefail
 # Read by tests/run: browser-driven; the daemon paths are covered by the other e2e tests under SAN.
 # shellcheck disable=SC2034
@@ -28,7 +29,8 @@ CDP_PORT=${UI_CDP_PORT:-19226}
 CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 WEB=$E2E_OUT/web
 PIN_DIR=/sys/fs/bpf/spin-$SPIN_LAB_PREFIX
-SHOTS=${UI_SHOTS:-$SPIN_TOP/docs/images}
+SHOTS=${UI_SHOTS:-$E2E_OUT/test-logs/ui-shots}
+mkdir -p "$SHOTS"
 export UI_URL=http://127.0.0.1:$UI_PORT/ UI_CDP=http://127.0.0.1:$CDP_PORT UI_SHOTS=$SHOTS UI_FAIL_DIR=$E2E_TMP
 
 # name -> lab device: the names arrive the way a home router learns them, from DHCP leases.
