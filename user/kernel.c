@@ -52,6 +52,18 @@ static const char *const map_names[] = {
 	SPIN_MAP_FRAGS,	 SPIN_MAP_CAPMAC,  SPIN_MAP_FC4,   SPIN_MAP_FC6,
 };
 
+/* The BPF filesystem's standard mount point: the only place spind mounts one itself. */
+#define BPFFS_MOUNT "/sys/fs/bpf"
+
+/* Is this process in a mount namespace of its own (ip netns exec makes one)? */
+static bool private_mount_ns(void)
+{
+	struct stat self, init;
+
+	return stat("/proc/self/ns/mnt", &self) == 0 && stat("/proc/1/ns/mnt", &init) == 0 &&
+	       (self.st_ino != init.st_ino || self.st_dev != init.st_dev);
+}
+
 static int ensure_bpffs(const char *pin_dir)
 {
 	struct statfs st;
@@ -64,13 +76,27 @@ static int ensure_bpffs(const char *pin_dir)
 		*slash = '\0';
 	if (statfs(parent, &st) == 0 && (unsigned long)st.f_type == (unsigned long)BPF_FS_MAGIC)
 		goto mk;
+	/* Never over any other directory: a pin_dir of /etc/x would hide /etc. */
+	if (strcmp(parent, BPFFS_MOUNT) != 0) {
+		pr_err("pin_dir %s: %s is not a BPF filesystem (use a directory under " BPFFS_MOUNT
+		       ", or mount one there first: mount -t bpf bpf %s)",
+		       pin_dir, parent, parent);
+		return -ENOTDIR;
+	}
 	/* Not a bpffs (e.g. a fresh mount namespace): mount one so pins can exist at all. */
 	if (mount("bpf", parent, "bpf", 0, "mode=0700") < 0) {
 		pr_err("%s is not a BPF filesystem and mounting one failed: %s", parent,
 		       strerror(errno));
 		return -errno;
 	}
-	pr_info("mounted a BPF filesystem on %s", parent);
+	if (private_mount_ns())
+		pr_warn("mounted a BPF filesystem on %s in a private mount namespace (ip netns "
+			"exec "
+			"makes one): the pins, and the blocks they keep in force, end with spind; "
+			"run it with nsenter --net=/run/netns/NAME instead",
+			parent);
+	else
+		pr_info("mounted a BPF filesystem on %s", parent);
 mk:
 	if (mkdir(pin_dir, 0700) < 0 && errno != EEXIST) {
 		pr_err("cannot create pin directory %s: %s", pin_dir, strerror(errno));
