@@ -19,6 +19,13 @@ static struct {
 	struct neigh_ops ops;
 	struct neigh_stats st;
 	unsigned int seq;
+	/*
+	 * One dump at a time per socket (the kernel answers a second with EBUSY): the neighbour
+	 * tables' (AF_UNSPEC: ARP and NDP), then the bridges' forwarding databases (AF_BRIDGE,
+	 * which the first does not include). A refresh asked for meanwhile runs after them.
+	 */
+	enum { DUMP_NONE, DUMP_NEIGH, DUMP_FDB } dumping;
+	bool dump_again;
 } nb;
 
 struct neigh_attrs {
@@ -103,7 +110,7 @@ static int msg_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-static int request_dump(void)
+static int send_dump(uint8_t family)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
@@ -113,8 +120,49 @@ static int request_dump(void)
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	nlh->nlmsg_seq = ++nb.seq;
 	nd = mnl_nlmsg_put_extra_header(nlh, sizeof(*nd));
-	nd->ndm_family = AF_UNSPEC;
+	nd->ndm_family = family;
 	return mnl_socket_sendto(nb.nl, nlh, nlh->nlmsg_len) < 0 ? -errno : 0;
+}
+
+/* Reads both tables again (after the one in flight, if any). */
+static int request_dump(void)
+{
+	int err;
+
+	if (nb.dumping != DUMP_NONE) {
+		nb.dump_again = true;
+		return 0;
+	}
+	err = send_dump(AF_UNSPEC);
+	nb.dumping = err ? DUMP_NONE : DUMP_NEIGH;
+	return err;
+}
+
+/* A dump ended (NLMSG_DONE, or its error): start the next one. */
+static void dump_done(void)
+{
+	int err = 0;
+
+	if (nb.dumping == DUMP_NEIGH) {
+		err = send_dump(AF_BRIDGE);
+		nb.dumping = err ? DUMP_NONE : DUMP_FDB;
+	} else {
+		nb.dumping = DUMP_NONE;
+		if (nb.dump_again) {
+			nb.dump_again = false;
+			err = request_dump();
+		}
+	}
+	if (err)
+		pr_warn("neighbour table: dump request failed: %s", strerror(-err));
+}
+
+void neigh_refresh(void)
+{
+	int err = nb.nl ? request_dump() : 0;
+
+	if (err)
+		pr_warn("neighbour table: dump request failed: %s", strerror(-err));
 }
 
 static void on_readable(int fd, uint32_t events, void *ctx)
@@ -136,7 +184,9 @@ static void on_readable(int fd, uint32_t events, void *ctx)
 		if (n == 0)
 			return;
 		/* seq 0 and portid 0: accept both the dump's answers and the events. */
-		mnl_cb_run(buf, (size_t)n, 0, 0, msg_cb, NULL);
+		if (mnl_cb_run(buf, (size_t)n, 0, 0, msg_cb, NULL) <= MNL_CB_STOP &&
+		    nb.dumping != DUMP_NONE)
+			dump_done(); /* NLMSG_DONE (or an error answer) ends a dump */
 	}
 }
 
@@ -175,6 +225,8 @@ void neigh_destroy(void)
 	if (nb.nl)
 		mnl_socket_close(nb.nl);
 	nb.nl = NULL;
+	nb.dumping = DUMP_NONE;
+	nb.dump_again = false;
 }
 
 void neigh_get_stats(struct neigh_stats *st)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * Devices from the kernel's neighbour tables (ARP and NDP): a dump at start, then rtnetlink
- * events (no polling). Each reachable entry on a LAN address says "this IP is used by this MAC".
+ * Devices from the kernel's neighbour tables (ARP and NDP): a dump at start (and when the
+ * attached ports change), then rtnetlink events (no polling). Each reachable entry on a LAN address says "this IP is used by this MAC".
  * The same socket carries the bridge forwarding database (AF_BRIDGE neighbour messages): a MAC
  * a bridge learned on a port says "a station is behind this port", before it has an address.
  */
@@ -32,6 +32,8 @@ struct neigh_stats {
 
 int neigh_init(const struct neigh_ops *ops);
 void neigh_destroy(void);
+/* Reads the neighbour tables and bridge FDBs again: the set of attached ports changed. */
+void neigh_refresh(void);
 void neigh_get_stats(struct neigh_stats *st);
 
 #endif

@@ -581,6 +581,8 @@ static void on_relink(void *ctx)
 	if (err)
 		pr_err("re-attaching failed: %s; counting stopped (restart spind to retry)",
 		       strerror(-err));
+	else /* stations a new port's bridge learned before it was ours */
+		neigh_refresh();
 }
 
 static void on_link_change(int ifindex, const char *name, bool deleted, void *ctx)

@@ -89,15 +89,20 @@ for _ in range(3):
 # address it takes later must join that same node.
 FDB_MAC=02:00:00:00:00:77 FDB_IP=192.0.2.77
 
+station_frame() { # IFNAME MAC: a station behind the phone's port sends one non-IP frame
+	in_ns phone ip link add "$1" link eth0 address "$2" type macvlan mode bridge
+	in_ns phone ip link set "$1" addrgenmode none
+	in_ns phone ip link set "$1" up
+	in_ns phone "$E2E_PY" -c 'import socket, sys
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind((sys.argv[1], 0))
+s.send(b"\xff" * 6 + bytes.fromhex(sys.argv[2].replace(":", "")) + b"\x88\xb5" +
+       b"spin-fdb-test".ljust(46, b"\0"))' "$1" "$2"
+}
+
 fdb_station() { # MQTT-FILE
 	local id="" ips="" id2=""
-	in_ns phone ip link add fdb0 link eth0 address "$FDB_MAC" type macvlan mode bridge
-	in_ns phone ip link set fdb0 addrgenmode none
-	in_ns phone ip link set fdb0 up
-	in_ns phone "$E2E_PY" -c 'import socket
-s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
-s.bind(("fdb0", 0))
-s.send(bytes.fromhex("ffffffffffff020000000077") + b"\x88\xb5" + b"spin-fdb-test".ljust(46, b"\0"))'
+	station_frame fdb0 "$FDB_MAC"
 	for _ in $(seq 1 20); do
 		id=$(mqtt_node_field "$1" "$FDB_MAC" id)
 		[ "$id" != null ] && break
@@ -122,6 +127,30 @@ s.send(bytes.fromhex("ffffffffffff020000000077") + b"\x88\xb5" + b"spin-fdb-test
 	id2=$(mqtt_node_field "$1" "$FDB_IP" id)
 	check_eq "bridge: its address joins the same node when it appears" "$id2 $ips" "$id [\"$FDB_IP\"]"
 	in_ns phone ip link del fdb0
+}
+
+# A station the bridge learned while no spind ran is only in the FDB: the next spind reads it
+# (a dump of the bridges' FDBs at start; the neighbour tables' dump does not include them).
+FDB2_MAC=02:00:00:00:00:78
+
+fdb_after_restart() { # MQTT-FILE SPIND-ARGS...
+	local mq=$1 id=null
+	shift
+	spind_stop
+	station_frame fdb1 "$FDB2_MAC"
+	spind_start "$@" || return 0
+	for _ in $(seq 1 20); do
+		id=$(mqtt_node_field "$mq" "$FDB2_MAC" id)
+		[ "$id" != null ] && break
+		sleep 0.5
+	done
+	if [ "$id" != null ]; then
+		ok "bridge: a station learned while spind was stopped is a device after its start"
+	else
+		fail "bridge: a station learned while spind was stopped is a device after its start" \
+			"no nodeInfo with mac $FDB2_MAC within 10 s ($(gw bridge fdb show | grep -c "^$FDB2_MAC") FDB entries)"
+	fi
+	in_ns phone ip link del fdb1
 }
 
 run_mode() { # MODE
@@ -152,6 +181,7 @@ run_mode() { # MODE
 			fail "$mode: the server's node is named api.thermo.example." \
 				"actual domains $domains"
 		fi
+		[ "$mode" = bridge ] && fdb_after_restart "$mqtt" "${args[@]}"
 		spind_stop
 	fi
 	mqtt_capture_stop
