@@ -3,15 +3,18 @@
 #include "spin_parse.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <uthash.h>
 
 #include "flows.h"
 #include "log.h"
+#include "statefile.h"
 
 #define FLOWS_CHUNK 4096
 
@@ -19,7 +22,8 @@
 enum { FM_FLOWS, FM_FLOWS4, FM_N };
 
 struct flow_map {
-	int fd; /* -1: absent */
+	int fd;	     /* -1: absent */
+	uint32_t id; /* the kernel's map id: a snapshot of other maps is not ours */
 	unsigned int max_flows;
 	uint64_t seen; /* entries found in this map by the current sweep */
 };
@@ -34,6 +38,7 @@ struct flow_entry {
 	uint32_t seen_sweep;
 	uint32_t order_sweep; /* the sweep that put it at order_idx of f.order */
 	uint32_t order_idx;
+	bool mac_told; /* the flow's MAC went to mac_cb */
 	struct flow_cookie cookie;
 	UT_hash_handle hh;
 };
@@ -95,6 +100,7 @@ static int map_open(struct flow_map *m, int fd, size_t key_size, const char *wha
 		return -EINVAL;
 	}
 	m->fd = fd;
+	m->id = info.id;
 	m->max_flows = info.max_entries;
 	return 0;
 }
@@ -335,7 +341,9 @@ static void process_one(const struct spin_flow_key *key, const struct spin_flow_
 	if (!e)
 		return;
 	e->seen_sweep = f.sweep_no;
-	if (created && (sum.flags & SPIN_FLOW_F_MAC) && f.mac_cb) {
+	/* once per flow, even one this run found (a restart) before it had a mac_cb */
+	if (!e->mac_told && (sum.flags & SPIN_FLOW_F_MAC) && f.mac_cb) {
+		e->mac_told = true;
 		f.st.macs++;
 		f.mac_cb(sum.mac_dir == SPIN_DIR_AB ? &key->addr_a : &key->addr_b, sum.mac,
 			 sum.ifindex, f.mac_ctx);
@@ -503,4 +511,133 @@ int flows_sweep(uint32_t now, flows_delta_cb cb, void *ctx)
 	if (f.st.last_sweep_us > f.st.max_sweep_us)
 		f.st.max_sweep_us = f.st.last_sweep_us;
 	return (int)(seen > INT32_MAX ? INT32_MAX : seen);
+}
+
+/*
+ * The snapshot: what was reported of every flow, for the next spind on the same (pinned) maps,
+ * so that what the kernel counts while no daemon runs is reported after the restart instead of
+ * being taken as the new baseline.
+ */
+#define SNAP_MAGIC "SPINFLW1"
+
+struct snap_head {
+	char magic[8];
+	char boot_id[40]; /* /proc/sys/kernel/random/boot_id: map ids restart with the kernel */
+	uint32_t map_id[FM_N];
+	uint32_t key_size;
+	uint32_t rec_size;
+	uint64_t n;
+};
+
+struct snap_rec {
+	struct spin_flow_key key;
+	uint64_t bytes[2];
+	uint64_t packets[2];
+	uint64_t blk_bytes;
+	uint64_t blk_packets;
+};
+
+static void snap_head_init(struct snap_head *h)
+{
+	FILE *bf = fopen("/proc/sys/kernel/random/boot_id", "re");
+
+	memset(h, 0, sizeof(*h));
+	memcpy(h->magic, SNAP_MAGIC, sizeof(h->magic));
+	if (bf) {
+		if (!fgets(h->boot_id, sizeof(h->boot_id), bf))
+			h->boot_id[0] = '\0';
+		fclose(bf);
+	}
+	for (int i = 0; i < FM_N; i++)
+		h->map_id[i] = f.maps[i].fd >= 0 ? f.maps[i].id : 0;
+	h->key_size = sizeof(struct spin_flow_key);
+	h->rec_size = sizeof(struct snap_rec);
+}
+
+int flows_save(const char *path)
+{
+	size_t n = HASH_COUNT(f.table), i = 0;
+	struct snap_head *h;
+	struct snap_rec *r;
+	struct flow_entry *e, *tmp;
+	int err;
+
+	h = malloc(sizeof(*h) + n * sizeof(*r));
+	if (!h)
+		return -ENOMEM;
+	snap_head_init(h);
+	h->n = n;
+	r = (struct snap_rec *)(h + 1);
+	HASH_ITER(hh, f.table, e, tmp)
+	{
+		r[i].key = e->key;
+		memcpy(r[i].bytes, e->bytes, sizeof(r[i].bytes));
+		memcpy(r[i].packets, e->packets, sizeof(r[i].packets));
+		r[i].blk_bytes = e->blk_bytes;
+		r[i].blk_packets = e->blk_packets;
+		i++;
+	}
+	err = statefile_write_data(path, h, sizeof(*h) + n * sizeof(*r));
+	free(h);
+	return err;
+}
+
+static int snap_check(const struct snap_head *h, size_t len)
+{
+	struct snap_head now;
+
+	snap_head_init(&now);
+	if (len < sizeof(*h) || memcmp(h->magic, now.magic, sizeof(h->magic)) ||
+	    h->key_size != now.key_size || h->rec_size != now.rec_size ||
+	    h->n != (len - sizeof(*h)) / sizeof(struct snap_rec) ||
+	    (len - sizeof(*h)) % sizeof(struct snap_rec))
+		return -EBADMSG;
+	if (memcmp(h->boot_id, now.boot_id, sizeof(h->boot_id)) ||
+	    memcmp(h->map_id, now.map_id, sizeof(h->map_id)))
+		return -ESTALE; /* taken of other maps, or before a reboot */
+	return 0;
+}
+
+static void snap_apply(const struct snap_rec *r, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct flow_entry *e;
+
+		HASH_FIND(hh, f.table, &r[i].key, sizeof(r[i].key), e);
+		if (e)
+			continue;
+		e = calloc(1, sizeof(*e));
+		if (!e)
+			return; /* the rest is reported whole, as new flows */
+		e->key = r[i].key;
+		memcpy(e->bytes, r[i].bytes, sizeof(e->bytes));
+		memcpy(e->packets, r[i].packets, sizeof(e->packets));
+		e->blk_bytes = r[i].blk_bytes;
+		e->blk_packets = r[i].blk_packets;
+		HASH_ADD(hh, f.table, key, sizeof(e->key), e);
+	}
+}
+
+int flows_load(const char *path)
+{
+	size_t max = sizeof(struct snap_head), len = 0;
+	struct snap_head *h;
+	int err;
+
+	for (int i = 0; i < FM_N; i++)
+		max += (size_t)f.maps[i].max_flows * sizeof(struct snap_rec);
+	h = (struct snap_head *)statefile_read_data(path, max, &len, &err);
+	if (!h)
+		return err;
+	err = snap_check(h, len);
+	/* used once: a later start (after a crash) must not take these totals again */
+	if (unlink(path) < 0 && errno != ENOENT && !err)
+		err = -errno;
+	if (!err) {
+		snap_apply((const struct snap_rec *)(h + 1), h->n);
+		f.baseline = false;
+		err = (int)(h->n > INT32_MAX ? INT32_MAX : h->n);
+	}
+	free(h);
+	return err;
 }

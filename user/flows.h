@@ -74,6 +74,18 @@ const struct flows_stats *flows_get_stats(void);
 /* spin_flows4's compact key from the full key: -EINVAL unless family is 4. The other way is
  * spin_flow_key_from4() in spin_parse.h, shared with the BPF programs. */
 int flows_key_to4(const struct spin_flow_key *key, struct spin_flow_key4 *k4);
+/*
+ * What was reported of each flow, to path (atomically), for the next spind on the same pinned
+ * maps: spind writes it when it stops or re-attaches. 0 or -errno.
+ */
+int flows_save(const char *path);
+/*
+ * Before the first sweep: takes a snapshot flows_save() wrote of these very maps (same boot,
+ * same map ids) as what was reported, so the first sweep reports everything counted since,
+ * while no daemon ran too, and removes it (a snapshot is used once). Returns the flows it
+ * holds, -ENOENT (none), -ESTALE (of other maps), -EBADMSG (not a snapshot), or -errno.
+ */
+int flows_load(const char *path);
 void flows_destroy(void);
 
 #endif

@@ -189,6 +189,16 @@ const struct flows_stats *flows_get_stats(void)
 	return &no_flows;
 }
 
+int flows_save(const char *path)
+{
+	return -EOPNOTSUPP;
+}
+
+int flows_load(const char *path)
+{
+	return -EOPNOTSUPP;
+}
+
 void flows_destroy(void)
 {
 }

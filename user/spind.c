@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,7 +32,8 @@
 #include "traffic.h"
 
 /* Flows without packets for this long leave the kernel table (their totals were reported). */
-#define FLOW_IDLE_S 120
+#define FLOW_IDLE_S    120
+#define FLOWS_SNAPSHOT "flows.snapshot" /* in state_dir */
 
 static struct {
 	const struct spin_config *cfg;
@@ -377,6 +379,48 @@ static void on_tick(void *ctx)
 		stats_publish_changed(app.kernel_open);
 }
 
+/* What was reported of each flow, kept for the next run on the same pinned maps. */
+static bool flows_snapshot_path(const struct spin_config *cfg, char *path, size_t size)
+{
+	return cfg->state_dir[0] &&
+	       snprintf(path, size, "%s/%s", cfg->state_dir, FLOWS_SNAPSHOT) < (int)size;
+}
+
+static void save_flows(const struct spin_config *cfg)
+{
+	char path[PATH_MAX];
+	int err;
+
+	if (!app.kernel_open || !flows_snapshot_path(cfg, path, sizeof(path)))
+		return;
+	err = flows_save(path);
+	if (err)
+		pr_warn("cannot save %s: %s (the next start reports only what is counted after it)",
+			path, strerror(-err));
+}
+
+/* True when the snapshot of the previous run was taken over. */
+static bool load_flows(const struct spin_config *cfg)
+{
+	char path[PATH_MAX];
+	int n;
+
+	if (!flows_snapshot_path(cfg, path, sizeof(path)))
+		return false;
+	n = flows_load(path);
+	if (n >= 0) {
+		pr_info("flows: %d reported totals taken over from %s", n, path);
+		return true;
+	}
+	if (n == -ENOENT)
+		pr_info("flows: no snapshot of a clean stop: what was counted before this start "
+			"and not reported is not reported");
+	else
+		pr_warn("flows: %s not used: %s", path,
+			n == -ESTALE ? "taken of other flow maps" : strerror(-n));
+	return false;
+}
+
 static int start_kernel(const struct spin_config *cfg)
 {
 	struct kernel_opts ko = {
@@ -405,9 +449,12 @@ static int start_kernel(const struct spin_config *cfg)
 	err = flows_init(kernel_flows_fd(), kernel_flows4_fd(), FLOW_IDLE_S, kernel_maps_reused());
 	if (err)
 		return err;
-	/* Reused maps hold what a previous run counted: take it as the baseline now, so that
-	 * everything from this start on is reported. */
-	if (kernel_maps_reused()) {
+	/*
+	 * Reused maps hold what a previous run counted. What it reported is in its snapshot, if
+	 * it stopped cleanly: everything counted since, while no daemon ran too, is reported.
+	 * Without one (a crash), the totals found now are the baseline.
+	 */
+	if (kernel_maps_reused() && !load_flows(cfg)) {
 		err = flows_sweep(boottime_sec(), NULL, NULL);
 		if (err < 0)
 			return err;
@@ -569,6 +616,7 @@ static void on_relink(void *ctx)
 	if (app.kernel_open) {
 		/* Report what was counted up to now, then hand over to the new programs. */
 		on_tick(NULL);
+		save_flows(cfg);
 		kernel_events_stop();
 		flows_destroy();
 		kernel_close();
@@ -653,6 +701,7 @@ static void stop_modules(void)
 	capture_close();
 	devcap_destroy(); /* before kernel_close(): it empties spin_capmac */
 	kernel_events_stop();
+	save_flows(app.cfg);
 	flows_destroy();
 	policy_destroy();
 	if (app.kernel_open)

@@ -32,8 +32,14 @@ static void sync_parent_dir(const char *path)
 
 int statefile_write(const char *path, const char *text)
 {
+	return statefile_write_data(path, text, strlen(text));
+}
+
+int statefile_write_data(const char *path, const void *data, size_t len)
+{
+	const char *text = data;
 	char tmp[PATH_MAX];
-	size_t len = strlen(text), done = 0;
+	size_t done = 0;
 	int fd, err = 0;
 
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
@@ -68,6 +74,13 @@ int statefile_write(const char *path, const char *text)
 
 char *statefile_read(const char *path, size_t max, int *err)
 {
+	size_t len;
+
+	return statefile_read_data(path, max, &len, err);
+}
+
+char *statefile_read_data(const char *path, size_t max, size_t *len, int *err)
+{
 	FILE *f = fopen(path, "re");
 	char *buf;
 	size_t n;
@@ -92,5 +105,6 @@ char *statefile_read(const char *path, size_t max, int *err)
 		return NULL;
 	}
 	buf[n] = '\0';
+	*len = n;
 	return buf;
 }

@@ -8,7 +8,11 @@
 
 /* Writes text to path via path.tmp + fsync + rename + fsync of the directory. 0 or -errno. */
 int statefile_write(const char *path, const char *text);
+/* The same for len bytes of any content. */
+int statefile_write_data(const char *path, const void *data, size_t len);
 /* Reads a whole file (NUL-terminated, caller frees). NULL with *err = -errno, or -EFBIG. */
 char *statefile_read(const char *path, size_t max, int *err);
+/* The same, with the file's length in *len (the content may hold NUL bytes). */
+char *statefile_read_data(const char *path, size_t max, size_t *len, int *err);
 
 #endif

@@ -225,6 +225,28 @@ fi
 check_eq "the device's name is back after the restart" \
 	"$(rpc list_devices '{}' | json_get '[d.get("name") for d in j["result"] if d.get("mac")=="'$THERMO_MAC'"]')" \
 	"['hall-thermostat']"
+# --- a clean stop loses nothing: what the kernel counts while no spind runs is reported by the
+# next one (the stopping spind leaves what it reported in state_dir/flows.snapshot)
+spind_stop
+check_cmd "a clean stop leaves the flows snapshot" test -s "$STATE/flows.snapshot"
+pinged=$(in_ns thermo ping -c 5 -i 0.2 -W 1 203.0.113.12 | grep -c 'bytes from')
+mqtt_capture_stop
+MQ3=$E2E_TMP/mqtt3.txt
+mqtt_capture_start "$MQ3"
+spind_start "${ARGS[@]}" || { e2e_done; exit 1; }
+check_cmd "the next start takes the reported totals over" \
+	grep -q "reported totals taken over" "$SPIND_LOG"
+check_cmd "the snapshot is used once" test ! -e "$STATE/flows.snapshot"
+want="$((pinged * 2 * 84)) $((pinged * 2))"
+pings_reported() { # -> 0 once the traffic messages hold all of them
+	read -r b p _ < <(mqtt_flow_bytes "$MQ3" 1 "$THERMO_MAC,192.0.2.10" 203.0.113.12 0 0)
+	[ "$b $p" = "$want" ]
+}
+wait_for 6 pings_reported
+read -r b p _ < <(mqtt_flow_bytes "$MQ3" 1 "$THERMO_MAC,192.0.2.10" 203.0.113.12 0 0)
+check_eq "pings while spind was stopped are reported after its start (bytes packets)" \
+	"$b $p" "$want"
+
 # --- switching the TC hook (clsact <-> TCX where the kernel has it): one program per hook,
 # never both (that would count twice), and the block holds across the switch
 for mode in clsact auto; do

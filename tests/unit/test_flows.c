@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -180,6 +181,91 @@ static void test_churn(void)
 	       (unsigned long long)st->guessed);
 }
 
+/* Adds bytes (one packet) to flow i of map fd, creating it. */
+static int put(int fd, unsigned int i, uint64_t bytes)
+{
+	struct spin_flow_key k;
+
+	make_key(i, &k);
+	memset(t.vals, 0, sizeof(*t.vals) * (size_t)t.ncpus);
+	if (bpf_map_lookup_elem(fd, &k, t.vals) && errno != ENOENT)
+		return -errno;
+	t.vals[0].bytes[SPIN_DIR_AB] += bytes;
+	t.vals[0].packets[SPIN_DIR_AB] += 1;
+	t.vals[0].ifindex = 2;
+	t.vals[0].first_seen = 1;
+	t.vals[0].last_seen = 1;
+	return bpf_map_update_elem(fd, &k, t.vals, BPF_ANY) ? -errno : 0;
+}
+
+static unsigned long long snap_reported;
+
+static void on_snap_delta(const struct flow_delta *d, void *ctx)
+{
+	snap_reported += d->bytes[0] + d->bytes[1];
+}
+
+static int snap_map(void)
+{
+	return bpf_map_create(BPF_MAP_TYPE_PERCPU_HASH, "test_snap", sizeof(struct spin_flow_key),
+			      sizeof(struct spin_flow_val), 64, NULL);
+}
+
+/*
+ * A clean stop, traffic while no daemon runs, a start on the same maps: the snapshot makes the
+ * first sweep report exactly what was counted meanwhile; a snapshot of other maps, or no
+ * snapshot at all, is not taken; a snapshot is used once.
+ */
+static void test_snapshot(void)
+{
+	char path[] = "/tmp/test_flows.snapshot.XXXXXX";
+	int fd = snap_map(), other = snap_map(), tmp = mkstemp(path), err = 0;
+	FILE *junk;
+
+	CHECK(fd >= 0 && other >= 0 && tmp >= 0, "snapshot: two maps and a file");
+	if (fd < 0 || other < 0 || tmp < 0)
+		return;
+	close(tmp);
+	CHECK_INT(flows_init(fd, -1, IDLE_S, false), 0, "snapshot: flows_init");
+	for (unsigned int i = 0; i < 10 && !err; i++)
+		err = put(fd, i, 100);
+	snap_reported = 0;
+	flows_sweep(1, on_snap_delta, NULL);
+	CHECK_INT((int)snap_reported, 1000, "snapshot: the first run reports its traffic");
+	CHECK_INT(flows_save(path), 0, "snapshot: flows_save");
+	flows_destroy();
+
+	for (unsigned int i = 0; i < 5 && !err; i++) /* while no daemon runs */
+		err = put(fd, i, 50);
+	for (unsigned int i = 10; i < 12 && !err; i++)
+		err = put(fd, i, 70);
+	CHECK_INT(err, 0, "snapshot: traffic while no daemon runs");
+	CHECK_INT(flows_init(fd, -1, IDLE_S, true), 0, "snapshot: flows_init on reused maps");
+	CHECK_INT(flows_load(path), 10, "snapshot: flows_load takes the 10 flows over");
+	CHECK(access(path, F_OK) != 0, "snapshot: flows_load removes the snapshot");
+	snap_reported = 0;
+	flows_sweep(2, on_snap_delta, NULL);
+	CHECK_INT((int)snap_reported, 5 * 50 + 2 * 70,
+		  "snapshot: the next run reports exactly what was counted meanwhile");
+	CHECK_INT(flows_load(path), -ENOENT, "snapshot: a snapshot is used once");
+	CHECK_INT(flows_save(path), 0, "snapshot: flows_save again");
+	flows_destroy();
+
+	CHECK_INT(flows_init(other, -1, IDLE_S, true), 0, "snapshot: flows_init on other maps");
+	CHECK_INT(flows_load(path), -ESTALE, "snapshot: one of other maps is refused");
+	CHECK(access(path, F_OK) != 0, "snapshot: a refused snapshot is removed too");
+	junk = fopen(path, "w");
+	if (junk) {
+		fputs("SPINFLW1 but not a snapshot", junk);
+		fclose(junk);
+	}
+	CHECK_INT(flows_load(path), -EBADMSG, "snapshot: a damaged file is refused");
+	flows_destroy();
+	unlink(path);
+	close(fd);
+	close(other);
+}
+
 int main(void)
 {
 	int err;
@@ -198,6 +284,8 @@ int main(void)
 	if (!err && t.vals)
 		test_churn();
 	flows_destroy();
+	if (t.vals)
+		test_snapshot();
 	free(t.vals);
 	return check_exit();
 }
