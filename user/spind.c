@@ -288,6 +288,28 @@ static void collect_unnamed_device(struct node *n, void *ctx)
 		l->ids[l->n++] = node_id(n);
 }
 
+static void collect_unnamed(struct node *n, void *ctx)
+{
+	struct id_list *l = ctx;
+
+	if (!node_name(n) && l->n < sizeof(l->ids) / sizeof(l->ids[0]))
+		l->ids[l->n++] = node_id(n);
+}
+
+/*
+ * The nodes the policy brought back at start (flow blocks are stored by address) take the
+ * names the user gave them, before they are first published.
+ */
+static void name_restored_nodes(void)
+{
+	static struct id_list l;
+
+	l.n = 0;
+	nodes_foreach(collect_unnamed, &l);
+	for (unsigned int i = 0; i < l.n; i++)
+		names_apply(nodes_by_id(l.ids[i]));
+}
+
 /* New DHCP leases may name devices we already know. */
 static void refresh_lease_names(void)
 {
@@ -679,6 +701,8 @@ static int start_modules(const struct spin_config *cfg)
 							.kernel = true});
 	if (!err)
 		err = policy_init(cfg->state_dir, !passive.on, &po);
+	if (!err)
+		name_restored_nodes();
 	if (!err)
 		err = rpc_init(&(struct rpc_ops){.name_set = on_name_set}, !passive.on);
 	if (!err)

@@ -227,6 +227,11 @@ check_eq "the device's name is back after the restart" \
 	"['hall-thermostat']"
 # --- a clean stop loses nothing: what the kernel counts while no spind runs is reported by the
 # next one (the stopping spind leaves what it reported in state_dir/flows.snapshot)
+# ... and a flow block's remote node, brought back by the policy at start, keeps its name
+cam_id=$(rpc node_add_ip '{"node":0,"ipaddr":"203.0.113.11"}' | json_get 'j["result"]')
+thermo_id=$(rpc list_devices '{}' | json_get '[d["id"] for d in j["result"] if d.get("mac")=="'$THERMO_MAC'"][0]')
+rpc set_flow_block "{\"node1\":$thermo_id,\"node2\":$cam_id,\"block\":1}" >/dev/null
+rpc set_device_name "{\"node\":$cam_id,\"name\":\"cam-backend\"}" >/dev/null
 spind_stop
 check_cmd "a clean stop leaves the flows snapshot" test -s "$STATE/flows.snapshot"
 pinged=$(in_ns thermo ping -c 5 -i 0.2 -W 1 203.0.113.12 | grep -c 'bytes from')
@@ -246,6 +251,11 @@ wait_for 6 pings_reported
 read -r b p _ < <(mqtt_flow_bytes "$MQ3" 1 "$THERMO_MAC,192.0.2.10" 203.0.113.12 0 0)
 check_eq "pings while spind was stopped are reported after its start (bytes packets)" \
 	"$b $p" "$want"
+check_eq "a flow block's remote node has its stored name at start" \
+	"$(mqtt_node_field "$MQ3" 203.0.113.11 name)" '"cam-backend"'
+cam_id=$(rpc node_add_ip '{"node":0,"ipaddr":"203.0.113.11"}' | json_get 'j["result"]')
+thermo_id=$(rpc list_devices '{}' | json_get '[d["id"] for d in j["result"] if d.get("mac")=="'$THERMO_MAC'"][0]')
+rpc set_flow_block "{\"node1\":$thermo_id,\"node2\":$cam_id,\"block\":0}" >/dev/null
 
 # --- switching the TC hook (clsact <-> TCX where the kernel has it): one program per hook,
 # never both (that would count twice), and the block holds across the switch
