@@ -15,7 +15,7 @@
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, SPIN_MAX_CAPTURES);
-	__type(key, struct spin_cap_key);
+	__type(key, struct spin_mac_key);
 	__type(value, __u32);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } spin_capmac SEC(".maps");
@@ -33,7 +33,7 @@ struct {
 } spin_capbuf SEC(".maps");
 
 /* 1 with the matching key in *key (destination first), 0 when neither MAC is captured. */
-static __always_inline int spin_cap_match(struct __sk_buff *skb, struct spin_cap_key *key)
+static __always_inline int spin_cap_match(struct __sk_buff *skb, struct spin_mac_key *key)
 {
 	__u8 macs[12];
 
@@ -56,7 +56,7 @@ static __always_inline void spin_capture(struct __sk_buff *skb, __u32 skb_len, _
 {
 	struct spin_cap_scratch *s;
 	struct spin_cap_event *ev;
-	struct spin_cap_key key;
+	struct spin_mac_key key;
 	__u32 zero = 0;
 	__u64 cap;
 

@@ -133,6 +133,7 @@ static __always_inline int spin_tc_handle(struct __sk_buff *skb, __u8 hook)
 	spin_tc_size(skb, &pkt, &a);
 	if (hook == SPIN_HOOK_TC_INGRESS)
 		a.frame = skb;
+	a.ctx = skb;
 	verdict = spin_flow_pkt(cfg, &pkt, &a);
 	if (verdict == SPIN_VERDICT_DROP) {
 		spin_stat_add(SPIN_STAT_DROP_TC, a.pkts);
@@ -161,6 +162,7 @@ static __always_inline int spin_xdp_handle(struct xdp_md *ctx)
 	spin_frag_ports(&pkt, 0);
 	spin_acct_init(&a, &pkt, ctx->ingress_ifindex, 0);
 	a.frame = ctx;
+	a.ctx = ctx;
 	a.xdp = 1;
 	l3_len = data_end - data - pkt.l3_off;
 	a.pkts = 1;

@@ -25,9 +25,11 @@ struct spin_acct {
 	__u8 syn;   /* TCP SYN without ACK: this direction opened the flow */
 	__u8 frag;  /* the packet is a fragment */
 	__u8 count; /* 0: only blocked packets are counted (XDP, which leaves passes to TC) */
-	__u8 xdp;   /* frame is an xdp_md, else an __sk_buff */
+	__u8 xdp;   /* frame and ctx are an xdp_md, else an __sk_buff */
 	/* at an ingress hook, the program's context: a new slot reads the Ethernet source */
 	void *frame;
+	/* the program's context at every hook: the device policy reads the frame's MACs */
+	void *ctx;
 };
 
 /*
@@ -152,17 +154,52 @@ static __always_inline int spin_flow_key4_from_pkt(const struct spin_pkt *pkt,
 }
 
 /*
- * The policy verdict of a flow whose map key is mkey: in spin_flows4 (v4) the full key is
- * built only here, off the common path (new flow, new slot, policy change).
+ * Policy flags of a device on a list whose MAC is the frame's source or destination: a
+ * blocked device stays blocked from an address spind has not seen yet (a new IPv6 privacy
+ * address). Two lookups, only where the policy is evaluated and only with such devices.
  */
-static __always_inline __u8 spin_flow_policy(const struct spin_cfg *cfg, const void *mkey, int v4)
+static __always_inline __u32 spin_frame_mac_flags(const struct spin_cfg *cfg,
+						  const struct spin_acct *a)
+{
+	struct spin_mac_key k = {};
+	__u32 flags = 0, *f;
+	__u8 macs[12]; /* destination, source */
+	long err;
+
+	if (!cfg->n_mac || !a->ctx)
+		return 0;
+	if (a->xdp)
+		err = bpf_xdp_load_bytes(a->ctx, 0, macs, sizeof(macs));
+	else
+		err = bpf_skb_load_bytes(a->ctx, 0, macs, sizeof(macs));
+	if (err)
+		return 0;
+	__builtin_memcpy(k.mac, macs, 6);
+	f = bpf_map_lookup_elem(&spin_macpol, &k);
+	if (f)
+		flags |= *f;
+	__builtin_memcpy(k.mac, macs + 6, 6);
+	f = bpf_map_lookup_elem(&spin_macpol, &k);
+	if (f)
+		flags |= *f;
+	return flags;
+}
+
+/*
+ * The policy verdict of a flow whose map key is mkey, for this packet's frame: in spin_flows4
+ * (v4) the full key is built only here, off the common path (new flow, new slot, policy
+ * change).
+ */
+static __always_inline __u8 spin_flow_policy(const struct spin_cfg *cfg, const void *mkey, int v4,
+					     const struct spin_acct *a)
 {
 	struct spin_flow_key key;
+	__u32 mac_flags = spin_frame_mac_flags(cfg, a);
 
 	if (!v4)
-		return spin_policy_eval(cfg, mkey);
+		return spin_policy_eval(cfg, mkey, mac_flags);
 	spin_flow_key_from4(mkey, &key);
-	return spin_policy_eval(cfg, &key);
+	return spin_policy_eval(cfg, &key, mac_flags);
 }
 
 #define SPIN_ETH_SRC_OFF 6
@@ -206,7 +243,7 @@ static __always_inline __u8 spin_slot_verdict(const struct spin_cfg *cfg, const 
 		val->initiator = a->dir;
 		spin_slot_mac(val, a);
 	}
-	val->verdict = spin_flow_policy(cfg, mkey, v4);
+	val->verdict = spin_flow_policy(cfg, mkey, v4, a);
 	val->policy_gen = gen;
 	return val->verdict;
 }
@@ -267,7 +304,7 @@ static __always_inline __u8 spin_flow_account(void *map, const void *mkey, int v
 	}
 	val = bpf_map_lookup_elem(map, mkey);
 	if (!val) {
-		verdict = spin_flow_policy(cfg, mkey, v4);
+		verdict = spin_flow_policy(cfg, mkey, v4, a);
 		if (!a->count && verdict == SPIN_VERDICT_PASS)
 			return verdict;
 		err = spin_flow_create(map, mkey, cfg, a, verdict);

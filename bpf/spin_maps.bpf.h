@@ -121,6 +121,14 @@ struct {
 } spin_pairpol SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SPIN_MAX_MACS);
+	__type(key, struct spin_mac_key);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} spin_macpol SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, SPIN_STAT_MAX);
 	__type(key, __u32);

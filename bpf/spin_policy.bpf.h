@@ -30,12 +30,13 @@ static __always_inline __u32 spin_addr_flags(const struct spin_cfg *cfg, const s
 }
 
 /* key: canonical flow key, so addr_a <= addr_b and the pair key needs no sorting. */
+/* mac_flags: those of the frame's devices (spin_macpol), 0 without any */
 static __always_inline __u8 spin_policy_eval(const struct spin_cfg *cfg,
-					     const struct spin_flow_key *key)
+					     const struct spin_flow_key *key, __u32 mac_flags)
 {
-	__u32 flags;
+	__u32 flags = mac_flags;
 
-	flags = spin_addr_flags(cfg, &key->addr_a) | spin_addr_flags(cfg, &key->addr_b);
+	flags |= spin_addr_flags(cfg, &key->addr_a) | spin_addr_flags(cfg, &key->addr_b);
 	if (cfg->n_pair && !(flags & SPIN_POL_ALLOW)) {
 		struct spin_pair_key pk;
 
@@ -51,7 +52,7 @@ static __always_inline __u8 spin_policy_eval(const struct spin_cfg *cfg,
 
 static __always_inline int spin_policy_empty(const struct spin_cfg *cfg)
 {
-	return !(cfg->n_addr_block | cfg->n_addr_allow | cfg->n_prefix | cfg->n_pair);
+	return !(cfg->n_addr_block | cfg->n_addr_allow | cfg->n_prefix | cfg->n_pair | cfg->n_mac);
 }
 
 #endif /* SPIN_POLICY_BPF_H */

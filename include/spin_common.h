@@ -20,7 +20,7 @@
  * version stored in the pinned spin_cfg map and recreates the pins (policy is reloaded from
  * the state directory) instead of misreading old layouts.
  */
-#define SPIN_LAYOUT_VERSION 5
+#define SPIN_LAYOUT_VERSION 6
 
 #define SPIN_PIN_DIR "/sys/fs/bpf/spin"
 
@@ -35,6 +35,7 @@
 #define SPIN_MAP_EVENTS	 "spin_events"
 #define SPIN_MAP_FRAGS	 "spin_frags"
 #define SPIN_MAP_CAPMAC	 "spin_capmac"
+#define SPIN_MAP_MACPOL	 "spin_macpol"
 #define SPIN_MAP_FC4	 "spin_fc4"
 #define SPIN_MAP_FC6	 "spin_fc6"
 #define SPIN_PROG_TC_IN	 "spin_tc_ingress"
@@ -54,6 +55,9 @@
 #endif
 #ifndef SPIN_MAX_PAIRS
 #define SPIN_MAX_PAIRS 16384
+#endif
+#ifndef SPIN_MAX_MACS
+#define SPIN_MAX_MACS 4096 /* devices on the block or allow list (spin_macpol) */
 #endif
 #ifndef SPIN_MAX_FRAGS
 #define SPIN_MAX_FRAGS 1024
@@ -285,8 +289,10 @@ struct spin_cfg {
 	__u32 n_prefix;	    /* entries in spin_pfxpol */
 	__u32 n_pair;	    /* entries in spin_pairpol */
 	__u32 n_capture;    /* entries in spin_capmac: 0 keeps capture off the fast path */
+	__u32 n_mac;	    /* entries in spin_macpol */
+	__u32 pad;
 };
-SPIN_ASSERT_SIZE(struct spin_cfg, 32);
+SPIN_ASSERT_SIZE(struct spin_cfg, 40);
 
 /* Policy flags: values of spin_addrpol and spin_pfxpol. Allow overrides block. */
 #define SPIN_POL_BLOCK 0x1
@@ -385,12 +391,16 @@ struct spin_dns_event {
 };
 SPIN_ASSERT_SIZE(struct spin_dns_event, 32);
 
-/* Key of spin_capmac: a device's MAC; the value (__u32) is the number of streams using it. */
-struct spin_cap_key {
+/*
+ * A device's MAC as a map key. spin_capmac: the value (__u32) is the number of capture streams
+ * using it. spin_macpol: policy flags (SPIN_POL_*) of a device on a list, so that its frames
+ * are blocked (or allowed) whatever address they carry, even one spind has not seen yet.
+ */
+struct spin_mac_key {
 	__u8 mac[6];
 	__u8 pad[2]; /* zero */
 };
-SPIN_ASSERT_SIZE(struct spin_cap_key, 8);
+SPIN_ASSERT_SIZE(struct spin_mac_key, 8);
 
 /*
  * A frame to or from a captured device, copied from its first byte (Ethernet header) for

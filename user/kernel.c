@@ -47,9 +47,9 @@ static struct {
 } k = {.lock_fd = -1};
 
 static const char *const map_names[] = {
-	SPIN_MAP_FLOWS,	 SPIN_MAP_FLOWS4,  SPIN_MAP_CFG,   SPIN_MAP_ADDRPOL,
-	SPIN_MAP_PFXPOL, SPIN_MAP_PAIRPOL, SPIN_MAP_STATS, SPIN_MAP_EVENTS,
-	SPIN_MAP_FRAGS,	 SPIN_MAP_CAPMAC,  SPIN_MAP_FC4,   SPIN_MAP_FC6,
+	SPIN_MAP_FLOWS,	  SPIN_MAP_FLOWS4, SPIN_MAP_CFG,    SPIN_MAP_ADDRPOL, SPIN_MAP_PFXPOL,
+	SPIN_MAP_PAIRPOL, SPIN_MAP_STATS,  SPIN_MAP_EVENTS, SPIN_MAP_FRAGS,   SPIN_MAP_CAPMAC,
+	SPIN_MAP_FC4,	  SPIN_MAP_FC6,	   SPIN_MAP_MACPOL,
 };
 
 /* The BPF filesystem's standard mount point: the only place spind mounts one itself. */
@@ -798,9 +798,56 @@ int kernel_pairpol_clear(void)
 	return 0;
 }
 
+static int macpol_fd(void)
+{
+	return k.skel ? bpf_map__fd(k.skel->maps.spin_macpol) : -EBADF;
+}
+
+int kernel_macpol_get(const __u8 mac[6], __u32 *flags)
+{
+	struct spin_mac_key key = {};
+	int fd = macpol_fd();
+
+	if (fd < 0)
+		return fd;
+	memcpy(key.mac, mac, sizeof(key.mac));
+	return bpf_map_lookup_elem(fd, &key, flags) ? -errno : 0;
+}
+
+int kernel_macpol_set(const __u8 mac[6], __u32 flags)
+{
+	struct spin_mac_key key = {};
+	int fd = macpol_fd();
+
+	if (fd < 0)
+		return fd;
+	memcpy(key.mac, mac, sizeof(key.mac));
+	if (flags)
+		return bpf_map_update_elem(fd, &key, &flags, BPF_ANY) ? -errno : 0;
+	if (bpf_map_delete_elem(fd, &key) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+int kernel_macpol_count(void)
+{
+	struct spin_mac_key key, next;
+	void *prev = NULL;
+	int fd = macpol_fd(), n = 0;
+
+	if (fd < 0)
+		return fd;
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		n++;
+	}
+	return n;
+}
+
 int kernel_capmac_set(const __u8 mac[6], __u32 streams)
 {
-	struct spin_cap_key key = {};
+	struct spin_mac_key key = {};
 	int fd = kernel_capmac_fd();
 
 	if (fd < 0)
@@ -815,7 +862,7 @@ int kernel_capmac_set(const __u8 mac[6], __u32 streams)
 
 int kernel_capmac_clear(void)
 {
-	struct spin_cap_key key;
+	struct spin_mac_key key;
 	int fd = kernel_capmac_fd();
 
 	if (fd < 0)

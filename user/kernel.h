@@ -78,6 +78,10 @@ int kernel_addrpol_set(const struct spin_addr *a, __u32 flags);
 int kernel_addrpol_prune(bool (*keep)(const struct spin_addr *a, void *ctx), void *ctx);
 int kernel_pairpol_set(const struct spin_pair_key *k, bool on);
 int kernel_pairpol_clear(void);
+/* A device's policy flags by MAC (SPIN_POL_*; 0 removes it); get: -ENOENT when absent. */
+int kernel_macpol_get(const __u8 mac[6], __u32 *flags);
+int kernel_macpol_set(const __u8 mac[6], __u32 flags);
+int kernel_macpol_count(void);
 /* streams: how many captures of mac run; 0 removes the MAC. */
 int kernel_capmac_set(const __u8 mac[6], __u32 streams);
 int kernel_capmac_clear(void);

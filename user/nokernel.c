@@ -140,6 +140,21 @@ int kernel_pairpol_clear(void)
 	return -EOPNOTSUPP;
 }
 
+int kernel_macpol_get(const __u8 mac[6], __u32 *flags)
+{
+	return -EOPNOTSUPP;
+}
+
+int kernel_macpol_set(const __u8 mac[6], __u32 flags)
+{
+	return -EOPNOTSUPP;
+}
+
+int kernel_macpol_count(void)
+{
+	return -EOPNOTSUPP;
+}
+
 int kernel_capmac_set(const __u8 mac[6], __u32 streams)
 {
 	return -EOPNOTSUPP;

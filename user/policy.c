@@ -41,6 +41,7 @@ static struct {
 	struct pair_item *pairs;
 	struct kpair_item *kpairs;
 	unsigned int n_kpairs;
+	int n_kmacs; /* entries in spin_macpol */
 	bool kernel;
 	bool loading;
 	char path[PATH_MAX];
@@ -84,6 +85,43 @@ bool policy_node_on(enum policy_list l, const struct node *n)
 	return false;
 }
 
+/*
+ * A device on the block or allow list is enforced by its MAC as well (spin_macpol), so that a
+ * blocked device stays blocked from an address spind has not seen yet (the kernel checks the
+ * frame's MACs where it evaluates the policy). Only devices spind knows are changed: the entry
+ * of one not (yet) in the node cache, after a restart, stays until its node shows up.
+ * Returns true when the device's entry changed.
+ */
+static bool kernel_sync_mac(const struct node *n)
+{
+	const uint8_t *mac = node_mac(n);
+	__u32 want, have = 0;
+	bool present;
+	int err;
+
+	if (!pol.kernel || !mac)
+		return false;
+	want = (policy_node_on(POLICY_BLOCK, n) ? SPIN_POL_BLOCK : 0) |
+	       (policy_node_on(POLICY_ALLOW, n) ? SPIN_POL_ALLOW : 0);
+	present = kernel_macpol_get(mac, &have) == 0;
+	if ((present ? have : 0) == want)
+		return false;
+	err = kernel_macpol_set(mac, want);
+	if (err) {
+		pr_warn("policy: device %02x:%02x:%02x:%02x:%02x:%02x not enforced by MAC: %s "
+			"(its addresses still are)",
+			mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], strerror(-err));
+		return false;
+	}
+	pol.n_kmacs += !present ? 1 : !want ? -1 : 0;
+	return true;
+}
+
+static void sync_mac_of(struct node *n, void *ctx)
+{
+	kernel_sync_mac(n);
+}
+
 /* Bumps the generation after the maps changed: every flow re-checks on its next packet. */
 static int kernel_commit(void)
 {
@@ -92,6 +130,7 @@ static int kernel_commit(void)
 
 	if (!pol.kernel)
 		return 0;
+	nodes_foreach(sync_mac_of, NULL);
 	err = kernel_cfg_read(&cfg);
 	if (err)
 		return err;
@@ -99,6 +138,7 @@ static int kernel_commit(void)
 	cfg.n_addr_block = pol.count[POLICY_BLOCK];
 	cfg.n_addr_allow = pol.count[POLICY_ALLOW];
 	cfg.n_pair = pol.n_kpairs;
+	cfg.n_mac = pol.n_kmacs > 0 ? (__u32)pol.n_kmacs : 0;
 	return kernel_cfg_write(&cfg);
 }
 
@@ -425,6 +465,7 @@ void policy_node_changed(const struct node *n)
 		kernel_sync_pairs();
 		dirty = true;
 	}
+	dirty |= kernel_sync_mac(n);
 	if (dirty) {
 		kernel_commit();
 		save();
@@ -576,7 +617,8 @@ static int kernel_push_all(void)
 	struct kpair_item *k, *tmp;
 	int err;
 
-	err = kernel_addrpol_prune(listed, NULL);
+	pol.n_kmacs = kernel_macpol_count(); /* a previous run's devices, kept until seen */
+	err = pol.n_kmacs < 0 ? pol.n_kmacs : kernel_addrpol_prune(listed, NULL);
 	for (int l = POLICY_BLOCK; l <= POLICY_ALLOW && !err; l++)
 		for (struct addr_item *it = pol.lists[l]; it && !err; it = it->hh.next)
 			err = kernel_sync_addr(&it->a);

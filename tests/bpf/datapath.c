@@ -812,6 +812,56 @@ static const struct row policy[] = {
 	 .key = {TCP, V4A, 1000, BLK4, 80}, .b_ab = 40, .p_ab = 1, .blk_b = 80, .blk_p = 2},
 };
 
+/* pb_build()'s frames: destination 02:00:00:00:00:01, source 02:00:00:00:00:02. */
+static const uint8_t pb_frame_dmac[6] = {0x02, 0, 0, 0, 0, 1},
+		     pb_frame_smac[6] = {0x02, 0, 0, 0, 0, 2};
+
+static void set_macs(struct h_env *e, uint32_t n_mac)
+{
+	cur_cfg.n_mac = n_mac;
+	cur_cfg.policy_gen = ++gen;
+	CHECK_INT(h_cfg(e, &cur_cfg), 0, "write spin_cfg.n_mac");
+}
+
+/* A blocked device (by MAC), with no address of it listed: the rest of the policy is empty. */
+static void setup_mac_block_src(struct h_env *e)
+{
+	CHECK_INT(h_pol_mac(e, pb_frame_smac, SPIN_POL_BLOCK), 0, "block the source MAC");
+	set_macs(e, 1);
+}
+
+static void setup_mac_block_dst(struct h_env *e)
+{
+	CHECK_INT(h_pol_mac(e, pb_frame_smac, 0), 0, "unblock the source MAC");
+	CHECK_INT(h_pol_mac(e, pb_frame_dmac, SPIN_POL_BLOCK), 0, "block the destination MAC");
+	set_macs(e, 1);
+}
+
+static void setup_mac_unblock(struct h_env *e)
+{
+	CHECK_INT(h_pol_mac(e, pb_frame_dmac, 0), 0, "unblock the destination MAC");
+	set_macs(e, 0);
+}
+
+static const struct row device_policy[] = {
+	{"device block: an address of a blocked device nobody listed is dropped (source MAC)",
+	 .setup = setup_mac_block_src, .pkt = {T4("192.0.2.123", "203.0.113.77", 4000, 80)}, H_IN,
+	 .verdict = TC_ACT_SHOT, .st = {[SPIN_STAT_FLOW_NEW] = 1, [SPIN_STAT_DROP_TC] = 1},
+	 .key = {TCP, "192.0.2.123", 4000, "203.0.113.77", 80}, .blk_b = 40, .blk_p = 1},
+	{"device block: XDP drops it too (only a MAC on the lists)",
+	 .pkt = {T4("192.0.2.124", "203.0.113.77", 4001, 80)}, H_XDP, .verdict = XDP_DROP,
+	 .st = {[SPIN_STAT_FLOW_NEW] = 1, [SPIN_STAT_DROP_XDP] = 1},
+	 .key = {TCP, "192.0.2.124", 4001, "203.0.113.77", 80}, .blk_b = 40, .blk_p = 1},
+	{"device block: a frame to the blocked device is dropped (destination MAC)",
+	 .setup = setup_mac_block_dst, .pkt = {T4("203.0.113.78", "192.0.2.125", 80, 4002)}, H_OUT,
+	 .verdict = TC_ACT_SHOT, .st = {[SPIN_STAT_FLOW_NEW] = 1, [SPIN_STAT_DROP_TC] = 1},
+	 .key = {TCP, "192.0.2.125", 4002, "203.0.113.78", 80}, .blk_b = 40, .blk_p = 1},
+	{"device unblocked + bump: its flow passes and counts again", .setup = setup_mac_unblock,
+	 .pkt = {T4("192.0.2.123", "203.0.113.77", 4000, 80)}, H_IN, .verdict = TC_ACT_UNSPEC,
+	 .key = {TCP, "192.0.2.123", 4000, "203.0.113.77", 80}, .b_ab = 40, .p_ab = 1, .blk_b = 40,
+	 .blk_p = 1},
+};
+
 static void setup_small_block(struct h_env *e)
 {
 	CHECK_INT(h_pol_addr(e, BLK4, SPIN_POL_BLOCK), 0, "block " BLK4);
@@ -1058,7 +1108,7 @@ static void run_cap_row(struct h_env *e, const struct cap_row *r)
 
 static void capture_cases(struct h_env *e)
 {
-	struct spin_cap_key key = {};
+	struct spin_mac_key key = {};
 	uint32_t one = 1;
 
 	memcpy(key.mac, cap_mac, 6);
@@ -1148,6 +1198,8 @@ int main(void)
 		run_row(&e, &basic[i]);
 	for (i = 0; i < N(policy); i++)
 		run_row(&e, &policy[i]);
+	for (i = 0; i < N(device_policy); i++)
+		run_row(&e, &device_policy[i]);
 	map_split(&e);
 	setup_policy(&e);
 	random_frames(&e);

@@ -342,6 +342,17 @@ static inline int h_pol_prefix(struct h_env *e, const char *addr, uint32_t plen,
 	return bpf_map_update_elem(bpf_map__fd(e->skel->maps.spin_pfxpol), &k, &flags, BPF_ANY);
 }
 
+static inline int h_pol_mac(struct h_env *e, const uint8_t mac[6], uint32_t flags)
+{
+	struct spin_mac_key k = {};
+	int fd = bpf_map__fd(e->skel->maps.spin_macpol);
+
+	memcpy(k.mac, mac, sizeof(k.mac));
+	if (!flags)
+		return bpf_map_delete_elem(fd, &k);
+	return bpf_map_update_elem(fd, &k, &flags, BPF_ANY);
+}
+
 static inline int h_pol_pair(struct h_env *e, const char *x, const char *y)
 {
 	struct spin_pair_key k;

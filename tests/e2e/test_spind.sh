@@ -286,6 +286,24 @@ else
 fi
 spind_stop
 
+# --- a blocked device stays blocked from an address spind has never seen (the kernel knows its
+# MAC: spin_macpol), IPv4 and IPv6, from the very first packet
+spind_start "${ARGS[@]}" || { e2e_done; exit 1; }
+thermo_id=$(rpc list_devices '{}' | json_get '[d["id"] for d in j["result"] if d.get("mac")=="'$THERMO_MAC'"][0]')
+rpc add_iplist_node "{\"list\":\"block\",\"node\":$thermo_id}" >/dev/null
+in_ns thermo ip addr add 192.0.2.98/24 dev eth0
+in_ns thermo ip addr add 2001:db8:1::98/64 dev eth0 nodad
+got4=$(in_ns thermo ping -c 5 -i 0.2 -W 1 -I 192.0.2.98 203.0.113.12 | grep -c 'bytes from' || true)
+got6=$(in_ns thermo ping -6 -c 5 -i 0.2 -W 1 -I 2001:db8:1::98 2001:db8:203::12 | grep -c 'bytes from' || true)
+check_eq "a blocked device's new addresses get no answer, from the first packet (IPv4 IPv6)" \
+	"$got4 $got6" "0 0"
+rpc remove_iplist_node "{\"list\":\"block\",\"node\":$thermo_id}" >/dev/null
+got4=$(in_ns thermo ping -c 2 -i 0.2 -W 1 -I 192.0.2.98 203.0.113.12 | grep -c 'bytes from' || true)
+check_eq "unblocked, the device's new address is answered again" "$got4" 2
+in_ns thermo ip addr del 192.0.2.98/24 dev eth0
+in_ns thermo ip addr del 2001:db8:1::98/64 dev eth0
+spind_stop
+
 # --- the explicit detach removes everything
 gw_detach=$(nsenter --net="/run/netns/$E2E_P-gw" "$E2E_OUT/spind" -x -i lan0 -o "pin_dir=$PIN" 2>&1) ||
 	fail "spind -x succeeds" "$gw_detach"
