@@ -25,7 +25,9 @@ SPIN_OUT=${SPIN_OUT:-build}
 case $SPIN_OUT in /*) E2E_OUT=$SPIN_OUT ;; *) E2E_OUT=$SPIN_TOP/$SPIN_OUT ;; esac
 SPIN_LAB=$SPIN_TOP/tools/spin-lab
 export SPIN_LAB_PREFIX=${SPIN_LAB_PREFIX:-spin}
-export SPIN_LAB_STATE=${SPIN_LAB_STATE:-/run/spin-lab}
+# a state directory per prefix: labs of two prefixes run side by side without stopping
+# each other's daemons (their pid files live there)
+export SPIN_LAB_STATE=${SPIN_LAB_STATE:-/run/spin-lab-$SPIN_LAB_PREFIX}
 E2E_P=$SPIN_LAB_PREFIX
 E2E_PY=${E2E_PY:-/usr/bin/python3}
 E2E_NAME=$(basename "$0" .sh)
