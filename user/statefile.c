@@ -4,8 +4,10 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "statefile.h"
 
@@ -82,24 +84,35 @@ char *statefile_read(const char *path, size_t max, int *err)
 char *statefile_read_data(const char *path, size_t max, size_t *len, int *err)
 {
 	FILE *f = fopen(path, "re");
+	size_t n, cap = max;
+	struct stat st;
 	char *buf;
-	size_t n;
 
 	if (!f) {
 		*err = -errno;
 		return NULL;
 	}
-	buf = malloc(max + 1);
+	if (fstat(fileno(f), &st) == 0) {
+		if (S_ISDIR(st.st_mode)) {
+			fclose(f);
+			*err = -EISDIR;
+			return NULL;
+		}
+		/* a bound, not a size to allocate: a small file takes a small buffer */
+		if (S_ISREG(st.st_mode) && (uint64_t)st.st_size < cap)
+			cap = (size_t)st.st_size;
+	}
+	buf = malloc(cap + 2);
 	if (!buf) {
 		fclose(f);
 		*err = -ENOMEM;
 		return NULL;
 	}
-	n = fread(buf, 1, max + 1, f);
+	n = fread(buf, 1, cap + 1, f); /* one byte more: a file larger than expected */
 	*err = ferror(f) ? -EIO : 0;
 	fclose(f);
-	if (!*err && n > max)
-		*err = -EFBIG;
+	if (!*err && n > cap)
+		*err = cap < max ? -EAGAIN /* it grew since fstat: read it again later */ : -EFBIG;
 	if (*err) {
 		free(buf);
 		return NULL;
