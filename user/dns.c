@@ -24,6 +24,8 @@
 #define DNS_MIN_RR	 11 /* root name + type + class + ttl + rdlength */
 #define DNAME_WIRE_MAX	 255
 
+static const uint8_t v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
 /* A name in canonical (lower-case) uncompressed wire form, zero-padded for hashing. */
 struct wname {
 	uint8_t len;
@@ -163,6 +165,76 @@ static int precheck(const uint8_t *msg, size_t len)
 	need = DNS_HDR_LEN + (size_t)get16(msg + 4) * DNS_MIN_QUESTION +
 	       ((size_t)get16(msg + 6) + get16(msg + 8) + get16(msg + 10)) * DNS_MIN_RR;
 	return need > len ? -EINVAL : 0;
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)get16(p) << 16 | get16(p + 2);
+}
+
+/* The offset after the (possibly compressed) name at pos; 0 if it runs past the end. */
+static size_t skip_name(const uint8_t *msg, size_t len, size_t pos)
+{
+	for (int labels = 0; labels < 128 && pos < len; labels++) {
+		uint8_t b = msg[pos];
+
+		if (b == 0)
+			return pos + 1;
+		if ((b & 0xc0) == 0xc0)
+			return pos + 2 <= len ? pos + 2 : 0;
+		if (b & 0xc0)
+			return 0;
+		pos += 1u + b;
+	}
+	return 0;
+}
+
+/*
+ * ldns reads as many rdata fields as a record type has and does not check that they fill the
+ * record's rdlength: an A record with 16 bytes of data comes out as the address in its first 4,
+ * and the next record is then read from the middle of that data. So the answer section is
+ * walked here by rdlength: an A record must carry exactly 4 bytes, an AAAA exactly 16, and
+ * every record must be the one ldns saw at that place (type, class, TTL; A/AAAA: the address).
+ */
+static int check_answer_wire(const uint8_t *msg, size_t len, const ldns_pkt *pkt)
+{
+	const ldns_rr_list *an = ldns_pkt_answer(pkt);
+	size_t pos = DNS_HDR_LEN, i, qd = get16(msg + 4), n_an = get16(msg + 6);
+
+	for (i = 0; i < qd; i++) {
+		pos = skip_name(msg, len, pos);
+		if (!pos || len - pos < 4)
+			return -EINVAL;
+		pos += 4;
+	}
+	if (ldns_rr_list_rr_count(an) != n_an)
+		return -EINVAL;
+	for (i = 0; i < n_an; i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(an, i);
+		uint16_t type, rdlen;
+
+		pos = skip_name(msg, len, pos);
+		if (!pos || len - pos < 10)
+			return -EINVAL;
+		type = get16(msg + pos);
+		rdlen = get16(msg + pos + 8);
+		if (ldns_rr_get_type(rr) != type || ldns_rr_get_class(rr) != get16(msg + pos + 2) ||
+		    ldns_rr_ttl(rr) != get32(msg + pos + 4))
+			return -EINVAL;
+		pos += 10;
+		if (rdlen > len - pos)
+			return -EINVAL;
+		if (type == LDNS_RR_TYPE_A || type == LDNS_RR_TYPE_AAAA) {
+			const ldns_rdf *rd = ldns_rr_rd_count(rr) == 1 ? ldns_rr_rdf(rr, 0) : NULL;
+
+			if (rdlen != (type == LDNS_RR_TYPE_A ? 4 : 16) || !rd ||
+			    ldns_rdf_size(rd) != rdlen ||
+			    memcmp(ldns_rdf_data(rd), msg + pos, rdlen))
+				return -EINVAL;
+		}
+		pos += rdlen;
+	}
+	return 0;
 }
 
 /* A canonical copy of a name rdf in wire form; -EINVAL if it is not a name. */
@@ -313,16 +385,39 @@ static int follow_cnames(const ldns_rr_list *an, struct wname *chain, uint32_t *
 	return n;
 }
 
-/* The A/AAAA records owned by 'owner'. Returns how many were stored in addrs/ttls. */
+/*
+ * Addresses no name may ever be attached to, whoever answers: unspecified, "this network"
+ * (0/8), loopback, link-local, multicast, and 240/4 (reserved, with the limited broadcast
+ * 255.255.255.255). IPv4 is checked in its IPv4-mapped form, so an AAAA record of
+ * ::ffff:127.0.0.1 is refused like an A record of 127.0.0.1.
+ */
+static bool never_named(const struct spin_addr *a)
+{
+	static const uint8_t zero[16];
+
+	if (!memcmp(a->a, v4_mapped, sizeof(v4_mapped))) {
+		const uint8_t *v4 = a->a + 12;
+
+		return v4[0] == 0 || v4[0] == 127 || (v4[0] == 169 && v4[1] == 254) || v4[0] >= 224;
+	}
+	if (!memcmp(a->a, zero, 15)) /* :: and ::1 */
+		return a->a[15] <= 1;
+	return a->a[0] == 0xff || (a->a[0] == 0xfe && (a->a[1] & 0xc0) == 0x80);
+}
+
+/*
+ * The distinct addresses of the A/AAAA records owned by 'owner', at most DNS_MAX_ADDRS, with
+ * their TTLs. Refused and surplus records are counted. Returns how many were stored.
+ */
 static int collect_addrs(const ldns_rr_list *an, const struct wname *owner, struct spin_addr *addrs,
 			 uint32_t *ttls)
 {
-	static const uint8_t v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	struct spin_addr a;
 	struct wname w;
 	size_t i;
-	int n = 0;
+	int n = 0, j;
 
-	for (i = 0; i < ldns_rr_list_rr_count(an) && n < DNS_MAX_ADDRS; i++) {
+	for (i = 0; i < ldns_rr_list_rr_count(an); i++) {
 		const ldns_rr *rr = ldns_rr_list_rr(an, i);
 		ldns_rr_type t = ldns_rr_get_type(rr);
 		const ldns_rdf *rd;
@@ -333,15 +428,31 @@ static int collect_addrs(const ldns_rr_list *an, const struct wname *owner, stru
 		if (to_wname(ldns_rr_owner(rr), &w) || !wname_eq(&w, owner))
 			continue;
 		rd = ldns_rr_rdf(rr, 0);
-		memset(&addrs[n], 0, sizeof(addrs[n]));
+		memset(&a, 0, sizeof(a));
 		if (t == LDNS_RR_TYPE_A && ldns_rdf_size(rd) == 4) {
-			memcpy(addrs[n].a, v4_mapped, sizeof(v4_mapped));
-			memcpy(addrs[n].a + 12, ldns_rdf_data(rd), 4);
+			memcpy(a.a, v4_mapped, sizeof(v4_mapped));
+			memcpy(a.a + 12, ldns_rdf_data(rd), 4);
 		} else if (t == LDNS_RR_TYPE_AAAA && ldns_rdf_size(rd) == 16) {
-			memcpy(addrs[n].a, ldns_rdf_data(rd), 16);
+			memcpy(a.a, ldns_rdf_data(rd), 16);
 		} else {
+			continue; /* check_answer_wire() made the message malformed already */
+		}
+		if (never_named(&a) || (ds.ops.is_local && ds.ops.is_local(&a, ds.ops.ctx))) {
+			ds.st.addrs_refused++;
 			continue;
 		}
+		for (j = 0; j < n && memcmp(&addrs[j], &a, sizeof(a)); j++)
+			;
+		if (j < n) { /* a repeat: the smaller TTL */
+			if (ldns_rr_ttl(rr) < ttls[j])
+				ttls[j] = ldns_rr_ttl(rr);
+			continue;
+		}
+		if (n >= DNS_MAX_ADDRS) {
+			ds.st.addrs_capped++;
+			continue;
+		}
+		addrs[n] = a;
 		ttls[n++] = ldns_rr_ttl(rr);
 	}
 	return n;
@@ -447,6 +558,11 @@ int dns_handle_message(const uint8_t *msg, size_t len, const struct dns_endpoint
 	if (!msg || precheck(msg, len) || ldns_wire2pkt(&pkt, msg, len) != LDNS_STATUS_OK) {
 		ds.st.malformed++;
 		return -EINVAL;
+	}
+	if (check_answer_wire(msg, len, pkt)) {
+		ds.st.malformed++;
+		err = -EINVAL;
+		goto cleanup;
 	}
 	err = question(pkt, &qname, &qtype);
 	if (err) {

@@ -10,7 +10,11 @@
  * A response is used only when it matches a remembered query (a LAN host cannot name
  * addresses with spoofed answers), has opcode QUERY, RCODE NOERROR and TC=0. The answer
  * section's CNAME chain is followed from the question name (DNS_MAX_CNAME links); every name
- * in the chain is reported with every A/AAAA address at its end through ops->answer.
+ * in the chain is reported with every A/AAAA address at its end through ops->answer, except
+ * addresses no name may ever be attached to (unspecified, broadcast and reserved, multicast,
+ * loopback, link-local, and whatever ops->is_local says: the LAN, the gateway itself), and at
+ * most DNS_MAX_ADDRS distinct addresses per answer. An A record whose data is not 4 bytes, an
+ * AAAA not 16, makes the message malformed.
  *
  * Names are reported lower-case in presentation form with the trailing dot ("example.com."),
  * as ldns prints them (bytes outside printable ASCII and special characters escaped \DDD).
@@ -31,7 +35,7 @@
 #define DNS_MAX_CNAME	  8	/* CNAME links followed from the question name */
 #define DNS_TTL_FLOOR	  300	/* default floor of reported TTLs */
 #define DNS_TTL_CAP	  86400 /* reported TTLs are capped at one day */
-#define DNS_MAX_ADDRS	  64	/* A/AAAA records used from one answer */
+#define DNS_MAX_ADDRS	  16	/* distinct addresses used from one answer; the rest ignored */
 
 /* The packet around the message, from the shared L2-L4 parser. Ports in host order. */
 struct dns_endpoints {
@@ -52,6 +56,11 @@ struct dns_ops {
 	 */
 	void (*answer)(const struct spin_addr *client, const char *name,
 		       const struct spin_addr *addr, uint32_t ttl, void *ctx);
+	/*
+	 * addr is on the LAN or the gateway's own: a DNS answer never names it (a LAN host or a
+	 * resolver could otherwise attach names to a device or to the gateway). NULL: none is.
+	 */
+	bool (*is_local)(const struct spin_addr *addr, void *ctx);
 	void *ctx;
 };
 
@@ -71,6 +80,8 @@ struct dns_stats {
 	uint64_t malformed;	   /* not parseable: short, absurd counts, bad names, overruns */
 	uint64_t unsupported;	   /* parseable but not a single IN-class QUERY question */
 	uint64_t cname_too_deep;   /* CNAME chains cut at DNS_MAX_CNAME */
+	uint64_t addrs_refused;	   /* A/AAAA records naming an address no name may have */
+	uint64_t addrs_capped;	   /* A/AAAA records beyond DNS_MAX_ADDRS in one answer, ignored */
 };
 
 /* ops is copied; ttl_floor 0 = DNS_TTL_FLOOR. Returns 0 or -errno. */

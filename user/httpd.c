@@ -19,6 +19,7 @@
 #include "bus.h"
 #include "bytequeue.h"
 #include "devcap.h"
+#include "dns.h"
 #include "flows.h"
 #include "httpd.h"
 #include "kernel.h"
@@ -1045,6 +1046,7 @@ static char *metrics_text(void)
 	struct text t = {.s = malloc(8192), .cap = 8192};
 	struct mqtt_stats ms;
 	struct nodes_stats ns;
+	struct dns_stats ds;
 	struct rpc_stats rs;
 	__u64 stats[SPIN_STAT_MAX];
 
@@ -1073,6 +1075,14 @@ static char *metrics_text(void)
 	       flow_block_count());
 	nodes_get_stats(&ns);
 	metric(&t, "spin_nodes", "gauge", "Nodes in the node cache.", (double)ns.nodes);
+	dns_get_stats(&ds);
+	tprintf(&t,
+		"# HELP spin_dns_addrs_ignored_total A/AAAA records of DNS answers not used, by "
+		"reason.\n"
+		"# TYPE spin_dns_addrs_ignored_total counter\n"
+		"spin_dns_addrs_ignored_total{reason=\"refused\"} %llu\n"
+		"spin_dns_addrs_ignored_total{reason=\"capped\"} %llu\n",
+		(unsigned long long)ds.addrs_refused, (unsigned long long)ds.addrs_capped);
 	mqtt_get_stats(&ms);
 	metric(&t, "spin_mqtt_connected", "gauge", "1 while connected to the broker.",
 	       ms.connected);

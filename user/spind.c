@@ -209,6 +209,12 @@ static void on_dns_answer(const struct spin_addr *client, const char *name,
 		policy_node_changed(n);
 }
 
+/* The LAN, the gateway's own addresses and the devices: DNS answers never name them. */
+static bool dns_addr_local(const struct spin_addr *a, void *ctx)
+{
+	return lan_is_own(a) || is_local(a, NULL);
+}
+
 /* --- devices --- */
 
 /* Only neighbours on the LAN side: the WAN link's link-local peers are not devices. */
@@ -677,7 +683,8 @@ static int start_modules(const struct spin_config *cfg)
 		.node_seen = on_node_seen,
 		.publish = publish_traffic,
 	};
-	struct dns_ops dops = {.query = on_dns_query, .answer = on_dns_answer};
+	struct dns_ops dops = {
+		.query = on_dns_query, .answer = on_dns_answer, .is_local = dns_addr_local};
 	struct policy_ops po = {.list_changed = on_list_changed};
 	int err;
 

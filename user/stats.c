@@ -92,6 +92,8 @@ static void collect_user(struct emitter *e)
 	emit(e, "unmatched", ds.unmatched, STAT_TOTAL);
 	emit(e, "malformed", ds.malformed, STAT_TOTAL);
 	emit(e, "pending_full", ds.pending_full, STAT_TOTAL);
+	emit(e, "addrs_refused", ds.addrs_refused, STAT_TOTAL);
+	emit(e, "addrs_capped", ds.addrs_capped, STAT_TOTAL);
 	emit(e, "pending", dns_pending_count(), STAT_MAX);
 
 	traffic_get_stats(&ts);

@@ -3,6 +3,8 @@
 # - forged DNS answers (a name never asked; a name asked, but from the wrong resolver, with the
 #   wrong id, to the wrong port) do not rename remote nodes, while an answer that matches the
 #   remembered query does (the forging path works, so the negative checks can fail);
+# - matching answers naming thermo, the gateway's addresses, 0.0.0.0, the broadcast or loopback
+#   are refused (counted in stats.dns.addrs_refused), and one with 64 addresses names only 16;
 # - malformed and absurd frames (truncated headers, lying lengths, bad IHL, deep IPv6 extension
 #   chains, stacked VLAN tags, broken DNS messages) raise the kernel's parse_error counter, do not
 #   disturb the counts of good traffic (within 1% of the wire) and never crash spind.
@@ -22,6 +24,7 @@ trap 'rc=$?; hostile_cleanup; (exit $rc); e2e_on_exit' EXIT
 
 api() { gw curl -s --max-time 5 "http://127.0.0.1:$API_PORT$1"; }
 kstat() { api /spin_api/status | "$E2E_PY" -c "import json,sys; print(json.load(sys.stdin)['kernel']['$1'])"; }
+dstat() { api /spin_api/status | "$E2E_PY" -c "import json,sys; print(json.load(sys.stdin)['stats']['dns'].get('$1', 0))"; }
 
 # Raw frame builder and sender (AF_PACKET on the camera's eth0, to the gateway's MAC).
 cat >"$FRAMES" <<'EOF'
@@ -54,10 +57,11 @@ def eth(payload, etype=0x0800, vlans=0):
 def name(n):
     return b"".join(bytes([len(l)]) + l.encode() for l in n.split(".")) + b"\0"
 
-def dns_answer(qid, qname, addr):
+def dns_answer(qid, qname, addrs):  # addrs: comma-separated IPv4 addresses, one A record each
     q = name(qname) + struct.pack("!HH", 1, 1)
-    a = b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 300, 4) + socket.inet_aton(addr)
-    return struct.pack("!HHHHHH", qid, 0x8180, 1, 1, 0, 0) + q + a
+    a = b"".join(b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 300, 4) + socket.inet_aton(x)
+                 for x in addrs.split(","))
+    return struct.pack("!HHHHHH", qid, 0x8180, 1, len(addrs.split(",")), 0, 0) + q + a
 
 def send(frames, repeat=1):
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
@@ -69,7 +73,7 @@ def send(frames, repeat=1):
             n += 1
     print(n)
 
-def spoof(args):  # RESOLVER SPORT CLIENT_PORT ID NAME ADDR
+def spoof(args):  # RESOLVER SPORT CLIENT_PORT ID NAME ADDR[,ADDR...]
     res, sport, cport, qid, qname, addr = args
     d = dns_answer(int(qid, 0), qname, addr)
     send([eth(ip4(res, "192.0.2.10", 17, udp(int(sport), int(cport), d)))])
@@ -167,6 +171,44 @@ for versions in info.values():
             print(json.dumps(n))
 ' "$MQ")
 check_eq "no nodeInfo joins a forged name to an address" "$bad" ""
+
+# --- matching answers naming what no answer may name, or too many addresses
+# thermo itself, the gateway's LAN and WAN addresses, 0.0.0.0, the broadcast and loopback are
+# refused; the one remote address is used. 64 A records: 16 are used, 48 ignored.
+r0=$(dstat addrs_refused)
+c0=$(dstat addrs_capped)
+ask local.example 0x4444 40004
+frames spoof "$TRUE_RESOLVER" 53 40004 0x4444 local.example \
+	192.0.2.10,192.0.2.1,198.51.100.2,0.0.0.0,255.255.255.255,127.0.0.1,203.0.113.30 >/dev/null
+ask many.example 0x5555 40005
+frames spoof "$TRUE_RESOLVER" 53 40005 0x5555 many.example \
+	"$(seq -s, -f '203.0.113.%g' 100 163)" >/dev/null
+sleep 1
+for a in 203.0.113.30 203.0.113.100 203.0.113.163; do
+	in_ns thermo ping -c 1 -W 1 "$a" >/dev/null 2>&1 || true
+done
+sleep 2.5
+check_eq "an answer naming thermo, the gateway, 0.0.0.0, broadcast, loopback: 6 refused" \
+	"$(($(dstat addrs_refused) - r0))" 6
+check_eq "an answer with 64 addresses: 48 ignored" "$(($(dstat addrs_capped) - c0))" 48
+d=$(domains_of 203.0.113.30)
+case $d in *local.example.*) ok "control: the remote address of that answer is named ($d)" ;;
+*) fail "control: the remote address of that answer is named" "203.0.113.30 has domains $d" ;; esac
+bad=$("$E2E_PY" -c "$E2E_MQTT_PY"'
+info, _, _, _ = load(sys.argv[1])
+local = {"192.0.2.10", "192.0.2.1", "198.51.100.2", "0.0.0.0", "255.255.255.255", "127.0.0.1"}
+for versions in info.values():
+    for n in versions:
+        if "local.example." in n.get("domains", []) and (local & set(n.get("ips", [])) or n.get("mac")):
+            print(json.dumps(n))
+' "$MQ")
+check_eq "no nodeInfo names a device, the gateway or a special address" "$bad" ""
+n=$("$E2E_PY" -c 'import json,sys; print(len(json.loads(sys.argv[1]) or []))' \
+	"$(mqtt_node_field "$MQ" 203.0.113.100 ips)")
+check_eq "the node of a 64-address answer holds 16 addresses" "$n" 16
+d=$(mqtt_node_field "$MQ" 203.0.113.163 domains)
+case $d in *many.example.*) fail "an address past the cap is not named" "203.0.113.163 has $d" ;;
+*) ok "an address past the cap is not named ($d)" ;; esac
 
 # --- malformed frames among good traffic
 mqtt_capture_stop

@@ -85,13 +85,31 @@ static void on_answer(const struct spin_addr *client, const char *name,
 	a->ttl = ttl;
 }
 
+/* As spind's: the LAN 192.0.2.0/24 and 2001:db8:1::/64, and the gateway's WAN address. */
+static bool on_is_local(const struct spin_addr *a, void *ctx)
+{
+	static const uint8_t lan4[] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2};
+	static const uint8_t lan6[] = {0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0};
+	static const uint8_t wan[] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 198, 51, 100, 2};
+
+	return !memcmp(a->a, lan4, sizeof(lan4)) || !memcmp(a->a, lan6, sizeof(lan6)) ||
+	       !memcmp(a->a, wan, sizeof(wan));
+}
+
 static const struct dns_ops ops = {.query = on_query, .answer = on_answer};
+static const struct dns_ops ops_local = {
+	.query = on_query, .answer = on_answer, .is_local = on_is_local};
+
+static void reset_ops(const struct dns_ops *o, unsigned int ttl_floor)
+{
+	dns_init(o, ttl_floor);
+	n_answers = 0;
+	n_queries = 0;
+}
 
 static void reset(unsigned int ttl_floor)
 {
-	dns_init(&ops, ttl_floor);
-	n_answers = 0;
-	n_queries = 0;
+	reset_ops(&ops, ttl_floor);
 }
 
 static struct spin_addr addr(const char *s)
@@ -510,6 +528,156 @@ static void test_pending(void)
 		  "pending: newest kept");
 }
 
+/* Addresses no name may have: refused and counted, whoever answers; the good one is used. */
+static void test_refused_addrs(void)
+{
+	const char *rrs[] = {
+		"r.example. 60 IN A 0.0.0.0",
+		"r.example. 60 IN A 0.1.2.3",
+		"r.example. 60 IN A 255.255.255.255",
+		"r.example. 60 IN A 240.0.0.1",
+		"r.example. 60 IN A 127.0.0.1",
+		"r.example. 60 IN A 127.1.2.3",
+		"r.example. 60 IN A 169.254.1.1",
+		"r.example. 60 IN A 224.0.0.251",
+		"r.example. 60 IN A 239.255.255.250",
+		"r.example. 60 IN AAAA ::",
+		"r.example. 60 IN AAAA ::1",
+		"r.example. 60 IN AAAA fe80::1",
+		"r.example. 60 IN AAAA febf::1",
+		"r.example. 60 IN AAAA ff02::fb",
+		"r.example. 60 IN AAAA ::ffff:127.0.0.1",
+		"r.example. 60 IN AAAA ::ffff:0.0.0.0",
+		"r.example. 60 IN A 203.0.113.8", /* the one good address */
+		NULL,
+	};
+	const char *local[] = {
+		"l.example. 60 IN A 192.0.2.10",	   /* the asking device itself */
+		"l.example. 60 IN A 192.0.2.1",		   /* the gateway's LAN address */
+		"l.example. 60 IN A 198.51.100.2",	   /* the gateway's WAN address */
+		"l.example. 60 IN AAAA 2001:db8:1::10",	   /* a LAN device, IPv6 */
+		"l.example. 60 IN AAAA ::ffff:192.0.2.11", /* a LAN device, IPv4-mapped */
+		"l.example. 60 IN AAAA 2001:db8:203::8",   /* the one good address */
+		NULL,
+	};
+
+	reset(0);
+	send_query(40, "r.example. IN A", 1000);
+	CHECK_INT(send_resp(40, LDNS_RCODE_NOERROR, "r.example. IN A", rrs, 1000), 0,
+		  "refused addresses: answer used");
+	CHECK_INT(n_answers, 1, "refused addresses: only the good address named");
+	CHECK_STR(n_answers ? answers[0].addr : NULL, "203.0.113.8",
+		  "refused addresses: the good address");
+	CHECK_INT(stats().addrs_refused, 16, "refused addresses: every one counted");
+
+	/* Without is_local the LAN is not known here: only the good ones and the LAN pass. */
+	reset(0);
+	send_query(41, "l.example. IN A", 1000);
+	send_resp(41, LDNS_RCODE_NOERROR, "l.example. IN A", local, 1000);
+	CHECK_INT(n_answers, 6, "local addresses without is_local: all named");
+	reset_ops(&ops_local, 0);
+	send_query(41, "l.example. IN A", 1000);
+	send_resp(41, LDNS_RCODE_NOERROR, "l.example. IN A", local, 1000);
+	CHECK_INT(n_answers, 1, "LAN and gateway addresses: not named");
+	CHECK_STR(n_answers ? answers[0].addr : NULL, "2001:db8:203::8",
+		  "LAN and gateway addresses: the remote one named");
+	CHECK_INT(stats().addrs_refused, 5, "LAN and gateway addresses: counted");
+}
+
+/* One answer names at most DNS_MAX_ADDRS distinct addresses: it cannot merge 64 nodes. */
+static void test_addr_cap(void)
+{
+	char buf[70][64];
+	const char *rrs[71];
+	int i, n = 0;
+
+	for (i = 0; i < 64; i++) {
+		snprintf(buf[n], sizeof(buf[n]), "m.example. 60 IN A 203.0.113.%d", 100 + i);
+		rrs[n] = buf[n];
+		n++;
+	}
+	rrs[n] = NULL;
+	reset(0);
+	send_query(50, "m.example. IN A", 1000);
+	CHECK_INT(send_resp(50, LDNS_RCODE_NOERROR, "m.example. IN A", rrs, 1000), 0,
+		  "64 addresses: answer used");
+	CHECK_INT(n_answers, DNS_MAX_ADDRS, "64 addresses: DNS_MAX_ADDRS named");
+	CHECK_STR(answers[DNS_MAX_ADDRS - 1].addr, "203.0.113.115", "64 addresses: the first ones");
+	CHECK_INT(stats().addrs_capped, 64 - DNS_MAX_ADDRS, "64 addresses: the rest counted");
+
+	/* Repeats of one address take no room; refused ones neither. */
+	n = 0;
+	for (i = 0; i < 20; i++) {
+		snprintf(buf[n], sizeof(buf[n]), "m.example. %d IN A 203.0.113.1", 600 + i);
+		rrs[n] = buf[n];
+		n++;
+		snprintf(buf[n], sizeof(buf[n]), "m.example. 60 IN A 127.0.0.%d", i + 1);
+		rrs[n] = buf[n];
+		n++;
+	}
+	snprintf(buf[n], sizeof(buf[n]), "m.example. 60 IN A 203.0.113.2");
+	rrs[n] = buf[n];
+	rrs[n + 1] = NULL;
+	reset(1);
+	send_query(51, "m.example. IN A", 1000);
+	send_resp(51, LDNS_RCODE_NOERROR, "m.example. IN A", rrs, 1000);
+	CHECK_INT(n_answers, 2, "repeated address: named once");
+	CHECK_INT(n_answers ? answers[0].ttl : 0, 600, "repeated address: the smallest TTL");
+	CHECK_INT(stats().addrs_capped, 0, "repeated and refused addresses: take no room");
+	CHECK_INT(stats().addrs_refused, 20, "repeated and refused addresses: refused counted");
+}
+
+/*
+ * rdlength must fit the type. ldns reads the first 4 bytes of an A record's 16 and would name
+ * 1.1.1.1; it then reads the next record from the middle of that data.
+ */
+static void test_bad_rdlength(void)
+{
+	struct dns_endpoints ep = ep_resp();
+	static const uint8_t hdr[] = {0x00, 0x3c, 0x81, 0x80, 0, 1, 0, 1, 0, 0,
+				      0,    0,	  1,	'a',  0, 0, 1, 0, 1};
+	uint8_t msg[128];
+	size_t len;
+
+	/* A with 16 bytes of 0x01. */
+	reset(0);
+	memcpy(msg, hdr, sizeof(hdr));
+	len = sizeof(hdr);
+	memcpy(msg + len, (uint8_t[]){0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 16}, 12);
+	len += 12;
+	memset(msg + len, 1, 16);
+	len += 16;
+	send_query(60, "a. IN A", 1000);
+	CHECK_INT(dns_handle_message(msg, len, &ep, 1000), -EINVAL, "A with 16 bytes: malformed");
+	CHECK_INT(n_answers, 0, "A with 16 bytes: nothing named");
+	CHECK_INT(stats().malformed, 1, "A with 16 bytes: counted");
+
+	/* The same, then a good A record: ldns would read the second from inside the first. */
+	msg[7] = 2;
+	memcpy(msg + len, (uint8_t[]){0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 9, 9, 9, 9}, 16);
+	CHECK_INT(dns_handle_message(msg, len + 16, &ep, 1000), -EINVAL,
+		  "A with 16 bytes, then another A: malformed");
+
+	/* A with 3 bytes (ldns reads on into the next record's bytes), AAAA with 4. */
+	msg[7] = 1;
+	len = sizeof(hdr);
+	memcpy(msg + len, (uint8_t[]){0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 3, 9, 9, 9, 9}, 16);
+	CHECK_INT(dns_handle_message(msg, len + 16, &ep, 1000), -EINVAL,
+		  "A with 3 bytes: malformed");
+	msg[18] = 28;
+	memcpy(msg + len, (uint8_t[]){0xc0, 0x0c, 0, 28, 0, 1, 0, 0, 0, 60, 0, 4, 9, 9, 9, 9}, 16);
+	send_query(60, "a. IN AAAA", 1000);
+	CHECK_INT(dns_handle_message(msg, len + 16, &ep, 1000), -EINVAL,
+		  "AAAA with 4 bytes: malformed");
+	CHECK_INT(n_answers, 0, "bad rdlengths: nothing named");
+
+	/* Control: the same bytes with rdlength 4 are a good A record. */
+	msg[18] = 1;
+	memcpy(msg + len, (uint8_t[]){0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 9, 9, 9, 9}, 16);
+	CHECK_INT(dns_handle_message(msg, len + 16, &ep, 1000), 0, "A with 4 bytes: used");
+	CHECK_STR(n_answers ? answers[0].addr : NULL, "9.9.9.9", "A with 4 bytes: named");
+}
+
 int main(void)
 {
 	test_captured();
@@ -520,6 +688,9 @@ int main(void)
 	test_malformed();
 	test_folding();
 	test_pending();
+	test_refused_addrs();
+	test_addr_cap();
+	test_bad_rdlength();
 	dns_destroy();
 	return check_exit();
 }

@@ -545,6 +545,10 @@ static void test_status_metrics(void)
 		  1000, "status shows the block list's fill level");
 	CHECK(cJSON_IsObject(cJSON_GetObjectItem(j, "mqtt")), "status has the broker connection");
 	CHECK(cJSON_IsArray(cJSON_GetObjectItem(j, "interfaces")), "status lists interfaces");
+	CHECK(cJSON_IsNumber(cJSON_GetObjectItem(
+		      cJSON_GetObjectItem(cJSON_GetObjectItem(j, "stats"), "dns"),
+		      "addrs_refused")),
+	      "status has stats.dns.addrs_refused");
 	cJSON_Delete(j);
 	resp_free(&r);
 	http("POST", "/spin_api/status", JSON_CT, "{}", &r);
@@ -556,6 +560,9 @@ static void test_status_metrics(void)
 	CHECK(strstr(r.body, "\nspin_nodes 2\n") != NULL, "metrics have spin_nodes 2");
 	CHECK(strstr(r.body, "spin_policy_entries{list=\"block\"} 1000") != NULL,
 	      "metrics have the list sizes");
+	CHECK(strstr(r.body, "\nspin_dns_addrs_ignored_total{reason=\"refused\"} 0\n") &&
+		      strstr(r.body, "\nspin_dns_addrs_ignored_total{reason=\"capped\"} 0\n"),
+	      "metrics have the DNS records refused and capped");
 	CHECK(strstr(r.body, "spin_device_info{mac=\"02:00:00:00:00:10\",name=\"thermo\"}") != NULL,
 	      "metrics label a device by MAC and name");
 	CHECK(!strstr(r.body, "192.0.2") && !strstr(r.body, "2001:db8"),
