@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "config.h"
 #include "log.h"
@@ -612,31 +613,29 @@ int config_set_assignment(struct spin_config *cfg, const char *assignment, char 
 	return config_set(cfg, key, value, err, errlen);
 }
 
-/* Reads one line into buf (without the newline). 1: a line, 0: end of file, <0: error. */
-static int read_line(FILE *in, char *buf, size_t size, size_t *len)
+int config_read_line(FILE *in, char *buf, size_t size, size_t *len)
 {
 	size_t n = 0;
 	int c;
-	bool nul = false;
 
+	*len = 0;
+	buf[0] = '\0';
+	errno = 0;
+	/* Stops at the limit or at a NUL: /dev/zero or a huge file without newline is not read. */
 	while ((c = getc(in)) != EOF && c != '\n') {
 		if (c == '\0')
-			nul = true;
-		if (n + 1 >= size) {
-			/* Skip the rest so the caller can report a line number and stop. */
-			while ((c = getc(in)) != EOF && c != '\n')
-				;
+			return -EILSEQ;
+		if (n + 1 >= size)
 			return -E2BIG;
-		}
 		buf[n++] = (char)c;
 	}
 	buf[n] = '\0';
 	*len = n;
 	if (ferror(in))
-		return -EIO;
+		return errno ? -errno : -EIO;
 	if (c == EOF && !n)
 		return 0;
-	return nul ? -EILSEQ : 1;
+	return 1;
 }
 
 static int load_line(struct spin_config *cfg, char *line, const char *name, unsigned int lineno,
@@ -688,7 +687,7 @@ int config_load_stream(struct spin_config *cfg, FILE *in, const char *name, char
 	int ret;
 
 	for (;;) {
-		ret = read_line(in, line, sizeof(line) - 1, &len);
+		ret = config_read_line(in, line, sizeof(line) - 1, &len);
 		if (ret == 0)
 			break;
 		lineno++;
@@ -716,6 +715,7 @@ int config_load_stream(struct spin_config *cfg, FILE *in, const char *name, char
 
 int config_load_file(struct spin_config *cfg, const char *path, char *err, size_t errlen)
 {
+	struct stat st;
 	FILE *in;
 	int ret;
 
@@ -724,6 +724,12 @@ int config_load_file(struct spin_config *cfg, const char *path, char *err, size_
 		ret = -errno;
 		fmt(err, errlen, "%s: cannot open: %s", path, strerror(-ret));
 		return ret;
+	}
+	/* fopen() opens a directory; reading it then fails with a bare "Input/output error". */
+	if (fstat(fileno(in), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fmt(err, errlen, "%s: is a directory, not a configuration file", path);
+		fclose(in);
+		return -EISDIR;
 	}
 	ret = config_load_stream(cfg, in, path, err, errlen);
 	fclose(in);

@@ -109,12 +109,19 @@ void config_defaults(struct spin_config *cfg);
  * file, line, key and expected form, e.g.
  *   spind.conf:12: pubsub_port: expected an integer 1-65535, got "abc"
  * Unknown and legacy keys are warnings (logged, counted in cfg->warnings), not errors.
- * Returns 0, -ENOENT (and others from fopen), -EINVAL (syntax or value), -E2BIG (line too long).
+ * Returns 0, -ENOENT (and others from fopen), -EISDIR (path is a directory), -EINVAL (syntax,
+ * value, a NUL byte), -E2BIG (line too long; nothing after the limit is read).
  */
 int config_load_file(struct spin_config *cfg, const char *path, char *err, size_t errlen);
 /* The same on an open stream; name is used in messages. */
 int config_load_stream(struct spin_config *cfg, FILE *in, const char *name, char *err,
 		       size_t errlen);
+/*
+ * One line of at most size - 1 bytes into buf, without its newline. 1: a line, 0: end of file,
+ * -E2BIG: longer, -EILSEQ: a NUL byte (in both cases reading stops there), other -errno: read
+ * error. For every line-based file spind reads.
+ */
+int config_read_line(FILE *in, char *buf, size_t size, size_t *len);
 
 /* One key (for "-o key=value"); err reads "key: expected ..., got ...". 0 or -EINVAL. */
 int config_set(struct spin_config *cfg, const char *key, const char *value, char *err,

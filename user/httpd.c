@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <arpa/inet.h>
 #include <crypt.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -277,28 +278,73 @@ static enum MHD_Result reply_401(struct MHD_Connection *c)
 	return ret;
 }
 
+/*
+ * A complete crypt(3) hash this system can check: "$id$" (letters, digits), a setting, and the
+ * hash proper after the last '$' (crypt's base64 alphabet); crypt_r with it as the setting must
+ * give back a string as long, with the same setting. "$6$" or "$6$salt$" alone are not hashes:
+ * no password would ever match them.
+ */
+static bool valid_hash(const char *hash)
+{
+	const char *last = strrchr(hash, '$'), *p, *out;
+
+	if (hash[0] != '$' || !last || !last[1])
+		return false;
+	for (p = hash + 1; isalnum((unsigned char)*p); p++)
+		;
+	if (p == hash + 1 || *p != '$' || p == last)
+		return false;
+	for (p = last + 1; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '.' && *p != '/')
+			return false;
+	out = crypt_r("", hash, &crypt_buf);
+	return out && out[0] != '*' && strlen(out) == strlen(hash) &&
+	       !strncmp(out, hash, (size_t)(last - hash) + 1);
+}
+
 static int load_passwords(const char *path)
 {
 	FILE *f = fopen(path, "re");
 	char line[USER_MAX + HASH_MAX + 8];
-	int lineno = 0, err = 0;
+	int lineno = 0, err = 0, ret;
+	struct stat st;
+	size_t len;
 
 	if (!f) {
-		pr_err("spinweb_password_file: cannot open %s: %s", path, strerror(errno));
-		return -errno;
+		err = -errno;
+		pr_err("spinweb_password_file: cannot open %s: %s", path, strerror(-err));
+		return err;
 	}
-	while (fgets(line, sizeof(line), f)) {
-		char *colon, *end;
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		pr_err("spinweb_password_file: %s is a directory, not a password file", path);
+		fclose(f);
+		return -EISDIR;
+	}
+	while ((ret = config_read_line(f, line, sizeof(line), &len)) != 0) {
+		char *colon;
 
 		lineno++;
-		end = strchr(line, '\n');
-		if (!end && !feof(f)) {
-			pr_err("spinweb_password_file: %s:%d: line too long", path, lineno);
+		if (ret == -E2BIG) {
+			pr_err("spinweb_password_file: %s:%d: line longer than %zu bytes", path,
+			       lineno, sizeof(line) - 1);
 			err = -E2BIG;
 			break;
 		}
-		if (end)
-			*end = '\0';
+		if (ret == -EILSEQ) {
+			pr_err("spinweb_password_file: %s:%d: contains a NUL byte (not a text "
+			       "file?)",
+			       path, lineno);
+			err = -EINVAL;
+			break;
+		}
+		if (ret < 0) {
+			pr_err("spinweb_password_file: %s: read error after line %d: %s", path,
+			       lineno - 1, strerror(-ret));
+			err = ret;
+			break;
+		}
+		if (len && line[len - 1] == '\r')
+			line[--len] = '\0';
 		if (!line[0] || line[0] == '#')
 			continue;
 		colon = strchr(line, ':');
@@ -310,12 +356,19 @@ static int load_passwords(const char *path)
 			err = -EINVAL;
 			break;
 		}
+		*colon = '\0';
+		if (!valid_hash(colon + 1)) {
+			pr_err("spinweb_password_file: %s:%d: user %s: not a complete hash "
+			       "crypt(3) can check (make one with mkpasswd or openssl passwd)",
+			       path, lineno, line);
+			err = -EINVAL;
+			break;
+		}
 		if (h.n_users >= MAX_USERS) {
 			pr_err("spinweb_password_file: %s: more than %d users", path, MAX_USERS);
 			err = -E2BIG;
 			break;
 		}
-		*colon = '\0';
 		memcpy(h.users[h.n_users].name, line, (size_t)(colon - line) + 1);
 		memcpy(h.users[h.n_users].hash, colon + 1, strlen(colon + 1) + 1);
 		h.n_users++;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <cjson/cJSON.h>
 
 #include "bus.h"
@@ -747,11 +748,35 @@ static void stop_modules(void)
 	bus_destroy();
 }
 
+/* state_dir is a directory (created if missing): said here, naming the key and the path. */
+static int check_state_dir(const char *dir)
+{
+	struct stat st;
+	int err;
+
+	if (!dir[0])
+		return 0;
+	if (stat(dir, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			return 0;
+		pr_err("state_dir: %s is not a directory", dir);
+		return -EINVAL;
+	}
+	if (errno == ENOENT && mkdir(dir, 0700) == 0)
+		return 0;
+	err = -errno;
+	pr_err("state_dir: %s: %s", dir, strerror(-err));
+	return err == -ENOTDIR ? -EINVAL : err;
+}
+
 int spind_run(const struct spin_config *cfg)
 {
 	int err;
 
 	app.cfg = cfg;
+	err = check_state_dir(cfg->state_dir);
+	if (err)
+		return err;
 	err = loop_init();
 	if (err)
 		return err;

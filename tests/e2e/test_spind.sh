@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # spind in the lab (router mode): names from DNS (CNAME chains), dnsquery, merges, DHCP lease
 # names, a broker restart, and SIGKILL + restart with a block that stays enforced throughout,
-# without duplicated kernel objects; finally the explicit detach.
+# without duplicated kernel objects; start-up refusals; finally the explicit detach.
 set -euo pipefail
 . "$(dirname "$0")/../lib/e2e.sh"
 
 API_PORT=13126
 THERMO_MAC=02:00:00:00:00:10
-PIN=/sys/fs/bpf/spin-e2e-spind
+PIN=/sys/fs/bpf/$E2E_P-e2e-spind # the lab prefix: two runs side by side never share it
 
 rpc() { # METHOD PARAMS-JSON -> the response body
 	gw curl -s --max-time 5 -H 'Content-Type: application/json' \
@@ -90,6 +90,20 @@ ARGS=(-i lan0 -s "$STATE" -o "pin_dir=$PIN" -o "spinweb_port=$API_PORT" -o xdp_m
 	-o "dhcp_leases_file=$E2E_TMP/leases" -o pubsub_host=127.0.0.1 -o jsonrpc_mqtt=1)
 MQ=$E2E_TMP/mqtt.txt
 mqtt_capture_start "$MQ"
+
+# --- start-up refusals, before anything is attached: state_dir not a directory
+spind_refused() { # NAME WANT-STATUS WANT-TEXT ARGS...: spind exits at once, saying WANT-TEXT
+	local name=$1 want=$2 text=$3 st=0 out
+	shift 3
+	out=$(timeout 20 nsenter --net="/run/netns/$E2E_P-gw" "$E2E_OUT/spind" "$@" 2>&1) || st=$?
+	check_eq "$name: exit status" "$st" "$want"
+	case $out in *"$text"*) ok "$name: says '$text'" ;;
+	*) fail "$name: says '$text'" "$(printf '%s' "$out" | tail -2 | tr '\n' ' ')" ;; esac
+}
+echo "not a directory" >"$E2E_TMP/plain"
+spind_refused "state_dir is a regular file" 2 "state_dir: $E2E_TMP/plain is not a directory" \
+	"${ARGS[@]}" -s "$E2E_TMP/plain"
+
 spind_start "${ARGS[@]}" || { e2e_done; exit 1; }
 
 # --- names: a CNAME chain, dnsquery, the DHCP name

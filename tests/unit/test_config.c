@@ -394,6 +394,57 @@ static void test_missing_file(void)
 		  "missing file message");
 }
 
+/* A stream of 'left' copies of one byte, counting what is read (a /dev/zero that ends). */
+struct endless {
+	int byte;
+	size_t left;
+	size_t read;
+};
+
+static ssize_t endless_read(void *cookie, char *buf, size_t size)
+{
+	struct endless *e = cookie;
+	size_t n = size < e->left ? size : e->left;
+
+	memset(buf, e->byte, n);
+	e->left -= n;
+	e->read += n;
+	return (ssize_t)n;
+}
+
+/* No newline for megabytes, NUL bytes, a directory: refused at once, naming what is wrong. */
+static void test_not_a_config(void)
+{
+	struct spin_config c;
+	char err[512];
+	struct endless e;
+	FILE *f;
+
+	config_defaults(&c);
+	e = (struct endless){.byte = 'a', .left = 8 << 20};
+	f = fopencookie(&e, "r", (cookie_io_functions_t){.read = endless_read});
+	CHECK_INT(config_load_stream(&c, f, "big.conf", err, sizeof(err)), -E2BIG,
+		  "8 MiB without a newline: refused");
+	CHECK_STR(err, "big.conf:1: line longer than 1024 bytes",
+		  "8 MiB without a newline: message");
+	CHECK(e.read <= 64 * 1024, "8 MiB without a newline: reading stops at the line limit");
+	fclose(f);
+
+	e = (struct endless){.byte = 0, .left = 8 << 20};
+	f = fopencookie(&e, "r", (cookie_io_functions_t){.read = endless_read});
+	CHECK_INT(config_load_stream(&c, f, "zero", err, sizeof(err)), -EINVAL,
+		  "NUL bytes without a newline: refused");
+	CHECK_STR(err, "zero:1: line contains a NUL byte", "NUL bytes: message");
+	CHECK(e.read <= 64 * 1024, "NUL bytes: reading stops at the first");
+	fclose(f);
+
+	CHECK_INT(config_load_file(&c, "/dev/zero", err, sizeof(err)), -EINVAL,
+		  "/dev/zero: refused (does not hang)");
+	CHECK_STR(err, "/dev/zero:1: line contains a NUL byte", "/dev/zero: message");
+	CHECK_INT(config_load_file(&c, "/tmp", err, sizeof(err)), -EISDIR, "a directory: refused");
+	CHECK_STR(err, "/tmp: is a directory, not a configuration file", "a directory: message");
+}
+
 static void test_set(void)
 {
 	struct spin_config c;
@@ -517,6 +568,7 @@ int main(void)
 	test_warnings();
 	test_oversize();
 	test_missing_file();
+	test_not_a_config();
 	test_set();
 	test_round_trip();
 	test_example();

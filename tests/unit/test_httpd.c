@@ -791,6 +791,80 @@ static int curl_status(const char *url, const char *user, const char *cafile, co
 	return status;
 }
 
+/*
+ * A password file spind must refuse at start: httpd_start fails with err and the log says
+ * what is wrong, naming want. len: the file's bytes (NULs allowed); path NULL: tmpdir/badpw.
+ */
+static void pw_refused(struct spin_config *cfg, const char *path, const char *text, size_t len,
+		       int err, const char *want, const char *name)
+{
+	char file[200], logf[200], log[2048] = "";
+	FILE *f;
+	size_t n = 0;
+
+	snprintf(file, sizeof(file), "%s/badpw", tmpdir);
+	if (!path) {
+		f = fopen(file, "w");
+		if (f) {
+			fwrite(text, 1, len, f);
+			fclose(f);
+		}
+		path = file;
+	}
+	snprintf(logf, sizeof(logf), "%s/pw.log", tmpdir);
+	unlink(logf);
+	log_init("test_httpd", false, LOG_LVL_WARN, logf);
+	snprintf(cfg->spinweb_password_file, sizeof(cfg->spinweb_password_file), "%s", path);
+	CHECK_INT(httpd_start(&(struct httpd_opts){.cfg = cfg}), err, name);
+	cfg->spinweb_password_file[0] = '\0';
+	log_close();
+	log_init("test_httpd", false, LOG_LVL_WARN, NULL);
+	f = fopen(logf, "r");
+	if (f) {
+		n = fread(log, 1, sizeof(log) - 1, f);
+		fclose(f);
+	}
+	log[n] = '\0';
+	if (!CHECK(strstr(log, want) != NULL, name))
+		printf("# log: %s# wanted: %s\n", log, want);
+}
+
+static void test_bad_password_files(struct spin_config *cfg, const char *hash)
+{
+	static const char nul[] = "admin:$6$abc\0def\n";
+	char text[512];
+
+	pw_refused(cfg, NULL, "admin:$6$\n", 10, -EINVAL,
+		   "badpw:1: user admin: not a complete hash crypt(3) can check",
+		   "admin:$6$ is refused");
+	pw_refused(cfg, NULL, "admin:$6$testsalt$\n", 19, -EINVAL,
+		   "badpw:1: user admin: not a complete hash crypt(3) can check",
+		   "a hash with a salt and nothing after it is refused");
+	snprintf(text, sizeof(text), "# ok\nadmin:%s\nbob:$6$testsalt$abc\n", hash);
+	pw_refused(cfg, NULL, text, strlen(text), -EINVAL,
+		   "badpw:3: user bob: not a complete hash crypt(3) can check",
+		   "a cut-short hash is refused");
+	snprintf(text, sizeof(text), "admin:%s!\n", hash);
+	pw_refused(cfg, NULL, text, strlen(text), -EINVAL,
+		   "badpw:1: user admin: not a complete hash crypt(3) can check",
+		   "a hash with a byte outside crypt's alphabet is refused");
+	pw_refused(cfg, NULL, "admin:$9$salt$abcdef\n", 21, -EINVAL,
+		   "badpw:1: user admin: not a complete hash crypt(3) can check",
+		   "a hash of an unknown method is refused");
+	pw_refused(cfg, NULL, nul, sizeof(nul) - 1, -EINVAL, "badpw:1: contains a NUL byte",
+		   "a NUL byte is reported as such");
+	pw_refused(cfg, tmpdir, NULL, 0, -EISDIR, "is a directory, not a password file",
+		   "a directory is reported as such");
+	/* CR-LF line ends are fine. */
+	snprintf(text, sizeof(text), "admin:%s\r\n", hash);
+	write_file("crlf", text);
+	snprintf(cfg->spinweb_password_file, sizeof(cfg->spinweb_password_file), "%s/crlf", tmpdir);
+	if (CHECK_INT(httpd_start(&(struct httpd_opts){.cfg = cfg}), 0,
+		      "a password file with CR-LF line ends is accepted"))
+		httpd_stop();
+	cfg->spinweb_password_file[0] = '\0';
+}
+
 static void test_auth_tls(struct spin_config *cfg)
 {
 	char cert[128], key[128], pw[128], url[256], origin[256], line[512],
@@ -922,6 +996,7 @@ static void test_auth_tls(struct spin_config *cfg)
 	CHECK_INT(httpd_start(&(struct httpd_opts){.cfg = cfg}), -EINVAL,
 		  "a password file line without a hash is refused");
 	cfg->spinweb_password_file[0] = '\0';
+	test_bad_password_files(cfg, hash);
 }
 
 /* ---- rate limit ---- */
