@@ -26,6 +26,7 @@
 #include "netif.h"
 #include "nodes.h"
 #include "oui.h"
+#include "pidfile.h"
 #include "policy.h"
 #include "rpc.h"
 #include "stats.h"
@@ -775,11 +776,16 @@ int spind_run(const struct spin_config *cfg)
 
 	app.cfg = cfg;
 	err = check_state_dir(cfg->state_dir);
+	/* Before anything touches the interfaces or the pinned maps a running spind uses. */
+	if (!err)
+		err = pidfile_create(cfg->pid_file);
 	if (err)
 		return err;
 	err = loop_init();
-	if (err)
+	if (err) {
+		pidfile_remove();
 		return err;
+	}
 	err = loop_handle_signals(NULL, NULL);
 	if (!err && !passive.file)
 		err = resolve_interfaces(cfg);
@@ -822,6 +828,7 @@ int spind_run(const struct spin_config *cfg)
 	mqtt_broker_stop();
 	stop_modules();
 	loop_destroy();
+	pidfile_remove();
 	return err;
 }
 

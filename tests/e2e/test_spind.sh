@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # spind in the lab (router mode): names from DNS (CNAME chains), dnsquery, merges, DHCP lease
 # names, a broker restart, and SIGKILL + restart with a block that stays enforced throughout,
-# without duplicated kernel objects; start-up refusals; finally the explicit detach.
+# without duplicated kernel objects; the pid_file (written, refusing a second spind, stale after
+# SIGKILL, removed at a clean stop) and start-up refusals; finally the explicit detach.
 set -euo pipefail
 . "$(dirname "$0")/../lib/e2e.sh"
 
@@ -87,11 +88,14 @@ mkdir -p "$STATE"
 echo "$(($(date +%s) + 3600)) $THERMO_MAC 192.0.2.10 hall-thermostat *" >"$E2E_TMP/leases"
 # Native XDP forced: auto mode leaves it off on veth, and its survival is tested here too.
 ARGS=(-i lan0 -s "$STATE" -o "pin_dir=$PIN" -o "spinweb_port=$API_PORT" -o xdp_mode=native
-	-o "dhcp_leases_file=$E2E_TMP/leases" -o pubsub_host=127.0.0.1 -o jsonrpc_mqtt=1)
+	-o "dhcp_leases_file=$E2E_TMP/leases" -o pubsub_host=127.0.0.1 -o jsonrpc_mqtt=1
+	-o "pid_file=$E2E_TMP/spind.pid")
+PIDF=$E2E_TMP/spind.pid
 MQ=$E2E_TMP/mqtt.txt
 mqtt_capture_start "$MQ"
 
-# --- start-up refusals, before anything is attached: state_dir not a directory
+# --- start-up refusals, before anything is attached: state_dir not a directory, a pid_file
+# that is not a PID file (never overwritten)
 spind_refused() { # NAME WANT-STATUS WANT-TEXT ARGS...: spind exits at once, saying WANT-TEXT
 	local name=$1 want=$2 text=$3 st=0 out
 	shift 3
@@ -103,8 +107,19 @@ spind_refused() { # NAME WANT-STATUS WANT-TEXT ARGS...: spind exits at once, say
 echo "not a directory" >"$E2E_TMP/plain"
 spind_refused "state_dir is a regular file" 2 "state_dir: $E2E_TMP/plain is not a directory" \
 	"${ARGS[@]}" -s "$E2E_TMP/plain"
+echo "precious text" >"$E2E_TMP/precious"
+spind_refused "pid_file holds something else" 2 \
+	"pid_file: $E2E_TMP/precious exists and is not a PID file" \
+	"${ARGS[@]}" -o "pid_file=$E2E_TMP/precious"
+check_eq "pid_file holding something else is left alone" "$(cat "$E2E_TMP/precious")" \
+	"precious text"
 
 spind_start "${ARGS[@]}" || { e2e_done; exit 1; }
+check_eq "pid_file holds spind's PID" "$(cat "$PIDF" 2>/dev/null)" "$SPIND_PID"
+spind_refused "a second spind with the same pid_file" 1 \
+	"spind is already running (pid $SPIND_PID)" "${ARGS[@]}"
+check_eq "the second spind leaves the pid_file alone" "$(cat "$PIDF" 2>/dev/null)" "$SPIND_PID"
+check_cmd "the first spind still runs" kill -0 "$SPIND_PID"
 
 # --- names: a CNAME chain, dnsquery, the DHCP name
 fetch thermo http://cam-upload.example/ || true
@@ -193,9 +208,11 @@ fi
 # Read through objects_settled too: CI once saw one read of the TCX link's program miss while
 # spind's log shows nothing happening to it (a program that is really gone stays gone).
 objects_settled "kernel objects before the kill (ingress egress xdp)" "1 1 1"
+killed_pid=$SPIND_PID
 kill -KILL "$SPIND_PID"
 wait "$SPIND_PID" 2>/dev/null || true
 SPIND_PID=""
+check_eq "a killed spind leaves its pid_file" "$(cat "$PIDF" 2>/dev/null)" "$killed_pid"
 if fetch thermo http://api.thermo.example/small.json; then
 	fail "the block holds while spind is dead" "the fetch worked"
 else
@@ -215,6 +232,9 @@ else
 	ok "while spind is dead: the flow cache is off on this kernel, nothing waits"
 fi
 spind_start "${ARGS[@]}" || { e2e_done; exit 1; }
+check_eq "the restarted spind replaces the stale pid_file" "$(cat "$PIDF" 2>/dev/null)" \
+	"$SPIND_PID"
+check_cmd "the stale PID is logged" grep -q "replacing the stale PID $killed_pid" "$SPIND_LOG"
 fc=$(gw curl -s "http://127.0.0.1:$API_PORT/spin_api/status" |
 	json_get '"%s %s" % (j["flow_cache"]["cpus"], j["flow_cache"]["flush_ms"])')
 if grep -q "flow cache on for" "$SPIND_LOG"; then
@@ -248,6 +268,7 @@ rpc set_flow_block "{\"node1\":$thermo_id,\"node2\":$cam_id,\"block\":1}" >/dev/
 rpc set_device_name "{\"node\":$cam_id,\"name\":\"cam-backend\"}" >/dev/null
 spind_stop
 check_cmd "a clean stop leaves the flows snapshot" test -s "$STATE/flows.snapshot"
+check_cmd "a clean stop removes the pid_file" test ! -e "$PIDF"
 pinged=$(in_ns thermo ping -c 5 -i 0.2 -W 1 203.0.113.12 | grep -c 'bytes from')
 mqtt_capture_stop
 MQ3=$E2E_TMP/mqtt3.txt
