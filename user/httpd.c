@@ -1232,16 +1232,14 @@ static enum MHD_Result serve_static(struct MHD_Connection *c, const char *url)
 	char path[PATH_MAX * 2], real[PATH_MAX];
 	struct MHD_Response *resp;
 	struct stat st;
-	const char *base;
 	int fd;
 
 	if (!path_clean(url))
 		return reply_error(c, 400, "Bad request: invalid path");
 	if (!h.root_len)
 		return reply_error(c, 404, "Not found");
-	/* A dot-file (.git, .htpasswd) is never part of the app. */
-	base = strrchr(url, '/');
-	if (base && base[1] == '.')
+	/* A dot-file or anything in a dot-directory (.htpasswd, .git/config) is never the app's. */
+	if (strstr(url, "/."))
 		return reply_error(c, 404, "Not found");
 	snprintf(path, sizeof(path), "%s%s%s", h.root, url,
 		 url[strlen(url) - 1] == '/' ? "index.html" : "");

@@ -305,6 +305,12 @@ static void make_tree(void)
 	write_file("web/blob.xyz", "?");
 	write_file("web/.htpasswd", "secret");
 	write_file("web/sub/page.html", "<p>sub</p>");
+	snprintf(a, sizeof(a), "%s/.hid", root);
+	mkdir(a, 0755);
+	write_file("web/.hid/x.txt", "hidden");
+	snprintf(a, sizeof(a), "%s/sub/.git", root);
+	mkdir(a, 0755);
+	write_file("web/sub/.git/config", "hidden");
 	write_file("secret.txt", "TOP-SECRET");
 	snprintf(a, sizeof(a), "%s/secret.txt", tmpdir);
 	snprintf(b, sizeof(b), "%s/link.txt", root);
@@ -361,6 +367,9 @@ static void test_static(void)
 	check_static("/sub/", 404, NULL, NULL); /* no index, no listing */
 	check_static("/sub", 404, NULL, NULL);
 	check_static("/.htpasswd", 404, NULL, NULL);
+	check_static("/.hid/x.txt", 404, NULL, NULL); /* a file in a dot-directory */
+	check_static("/sub/.git/config", 404, NULL, NULL);
+	check_static("/.hid/", 404, NULL, NULL);
 	check_static("/link.txt", 404, NULL, NULL); /* symlink out of the root */
 	check_static("/../secret.txt", 400, NULL, NULL);
 	check_static("/sub/../../secret.txt", 400, NULL, NULL);
