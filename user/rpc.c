@@ -544,22 +544,6 @@ static void dispatch(const cJSON *req, struct rpc_reply *r, const cJSON **id_out
 	}
 }
 
-/* A JSON text is one value: anything but whitespace after it makes the body invalid. */
-static cJSON *parse_body(const char *body, size_t len)
-{
-	const char *end = NULL;
-	cJSON *req = cJSON_ParseWithLengthOpts(body, len, &end, false);
-
-	if (!req)
-		return NULL;
-	for (; end && end < body + len; end++)
-		if (*end != ' ' && *end != '\t' && *end != '\n' && *end != '\r') {
-			cJSON_Delete(req);
-			return NULL;
-		}
-	return req;
-}
-
 /*
  * cJSON ends a string at an escaped NUL (\u0000): "02:00:00:00:00:10\u0000junk" would reach a
  * method as a valid MAC. No SPIN parameter has a use for NUL, so a body with one is refused.
@@ -585,6 +569,100 @@ static bool has_escaped_nul(const char *body, size_t len)
 	return false;
 }
 
+/*
+ * Length of the UTF-8 sequence at p (at most n bytes), or 0 when it is not one: RFC 3629, so no
+ * overlong forms, no surrogates (U+D800-U+DFFF) and nothing above U+10FFFF.
+ */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+	size_t len;
+	unsigned char lo = 0x80, hi = 0xbf;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		len = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		len = 3;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		len = 4;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	/* The second byte's range is narrower after E0, ED, F0 and F4. */
+	if (p[0] == 0xe0)
+		lo = 0xa0;
+	else if (p[0] == 0xed)
+		hi = 0x9f;
+	else if (p[0] == 0xf0)
+		lo = 0x90;
+	else if (p[0] == 0xf4)
+		hi = 0x8f;
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return 0;
+	return len;
+}
+
+/*
+ * What JSON's grammar asks and cJSON does not check, before cJSON sees the body: UTF-8 text
+ * (else an "id" or "method" would go back out as invalid bytes) and no raw control character
+ * (below 0x20) inside a string, nor outside one except the whitespace tab, LF and CR. cJSON
+ * takes raw control bytes into strings and a raw NUL ends the C string there:
+ * "02:00:00:00:00:10<NUL>; rm -rf /" would reach a method as a valid MAC. 0 or fails r.
+ */
+static int check_text(const char *body, size_t len, struct rpc_reply *r)
+{
+	const unsigned char *b = (const unsigned char *)body;
+	bool in_str = false;
+
+	for (size_t i = 0; i < len;) {
+		size_t n = utf8_len(b + i, len - i);
+
+		if (!n) {
+			fail(r, RPC_PARSE_ERROR,
+			     "Parse error: the body is not valid UTF-8 (byte %zu)", i);
+			return -EILSEQ;
+		}
+		if (b[i] < 0x20 && (in_str || (b[i] != '\t' && b[i] != '\n' && b[i] != '\r'))) {
+			fail(r, RPC_PARSE_ERROR,
+			     "Parse error: raw control character 0x%02x at byte %zu (JSON strings "
+			     "must escape it)",
+			     b[i], i);
+			return -EILSEQ;
+		}
+		if (b[i] == '"')
+			in_str = !in_str;
+		else if (b[i] == '\\' && in_str && i + 1 < len && b[i + 1] >= 0x20 &&
+			 b[i + 1] < 0x80)
+			n = 2; /* an escape: the next byte never ends the string */
+		i += n;
+	}
+	return 0;
+}
+
+/* A JSON text is one value: anything but whitespace after it makes the body invalid. */
+static cJSON *parse_body(const char *body, size_t len, struct rpc_reply *r)
+{
+	const char *end = NULL;
+	cJSON *req;
+
+	if (check_text(body, len, r))
+		return NULL;
+	req = cJSON_ParseWithLengthOpts(body, len, &end, false);
+	for (; req && end && end < body + len; end++)
+		if (*end != ' ' && *end != '\t' && *end != '\n' && *end != '\r') {
+			cJSON_Delete(req);
+			req = NULL;
+		}
+	if (!req)
+		fail(r, RPC_PARSE_ERROR, "Parse error: the body is not valid JSON");
+	return req;
+}
+
 /* The request's own members, once each (a second "method" must not hide behind the first). */
 static bool has_duplicate_member(const cJSON *req)
 {
@@ -593,6 +671,21 @@ static bool has_duplicate_member(const cJSON *req)
 			if (strcmp(q->string, p->string) == 0)
 				return true;
 	return false;
+}
+
+/* A parsed body: the request's shape, then the method. */
+static void handle_request(const cJSON *req, const char *body, size_t len, struct rpc_reply *r,
+			   const cJSON **id)
+{
+	if (has_escaped_nul(body, len))
+		fail(r, RPC_INVALID_REQUEST,
+		     "Invalid request: strings must not contain NUL (\\u0000)");
+	else if (!cJSON_IsObject(req))
+		fail(r, RPC_INVALID_REQUEST, "Invalid request: not a JSON object");
+	else if (has_duplicate_member(req))
+		fail(r, RPC_INVALID_REQUEST, "Invalid request: a member is given twice");
+	else
+		dispatch(req, r, id);
 }
 
 char *rpc_handle(const char *body, size_t len)
@@ -605,17 +698,8 @@ char *rpc_handle(const char *body, size_t len)
 	rpc.st.requests++;
 	if (len > RPC_MAX_BODY)
 		fail(&r, RPC_INVALID_REQUEST, "Invalid request: body over %d bytes", RPC_MAX_BODY);
-	else if (!(req = parse_body(body, len)))
-		fail(&r, RPC_PARSE_ERROR, "Parse error: the body is not valid JSON");
-	else if (has_escaped_nul(body, len))
-		fail(&r, RPC_INVALID_REQUEST,
-		     "Invalid request: strings must not contain NUL (\\u0000)");
-	else if (!cJSON_IsObject(req))
-		fail(&r, RPC_INVALID_REQUEST, "Invalid request: not a JSON object");
-	else if (has_duplicate_member(req))
-		fail(&r, RPC_INVALID_REQUEST, "Invalid request: a member is given twice");
-	else
-		dispatch(req, &r, &id);
+	else if ((req = parse_body(body, len, &r)))
+		handle_request(req, body, len, &r, &id);
 	resp = answer(id, &r);
 	out = cJSON_PrintUnformatted(resp);
 	cJSON_Delete(resp);

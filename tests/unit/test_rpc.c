@@ -305,6 +305,120 @@ static void test_envelope(void)
 	}
 }
 
+/* True when s (n bytes) is UTF-8 text: what every answer must be. */
+static bool is_utf8(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t more = p[i] < 0x80		     ? 0
+			      : p[i] >= 0xc2 && p[i] <= 0xdf ? 1
+			      : p[i] >= 0xe0 && p[i] <= 0xef ? 2
+			      : p[i] >= 0xf0 && p[i] <= 0xf4 ? 3
+							     : 9;
+
+		if (more == 9 || i + more >= n)
+			return false;
+		for (; more; more--)
+			if ((p[++i] & 0xc0) != 0x80)
+				return false;
+	}
+	return true;
+}
+
+/*
+ * Bytes JSON forbids and cJSON takes: raw control characters (a NUL would cut the string, so
+ * the MAC before it would pass) and text that is not UTF-8 (it would be echoed in "id"). Each is
+ * a parse error with a null id, and its answer is UTF-8. Lengths are explicit: NUL included.
+ */
+#define RAW(s) s, sizeof(s) - 1
+static void test_raw_bytes(void)
+{
+	static const struct {
+		const char *name, *body;
+		size_t len;
+		const char *msg;
+	} cases[] = {
+		{"a raw NUL after a valid MAC",
+		 RAW("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"list_device_flows\",\"params\":{"
+		     "\"device\":\"02:00:00:00:00:10\0; rm -rf /\"}}"),
+		 "control character 0x00"},
+		{"a raw NUL in a name",
+		 RAW("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"set_device_name\",\"params\":{"
+		     "\"node\":1,\"name\":\"Laptop\0<script>\"}}"),
+		 "control character 0x00"},
+		{"a raw NUL in the method",
+		 RAW("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"list_devices\0x\"}"),
+		 "control character 0x00"},
+		{"a raw 0x01 in a string",
+		 RAW("{\"jsonrpc\":\"2.0\",\"id\":\"a\x01\",\"method\":\"list_devices\"}"),
+		 "control character 0x01"},
+		{"a raw newline in a string",
+		 RAW("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"set_device_name\",\"params\":{"
+		     "\"node\":1,\"name\":\"Lap\ntop\"}}"),
+		 "control character 0x0a"},
+		{"a raw 0x1f between members",
+		 RAW("{\"jsonrpc\":\"2.0\",\x1f\"id\":1,\"method\":\"list_devices\"}"),
+		 "control character 0x1f"},
+		{"a backslash before a raw control byte",
+		 RAW("{\"jsonrpc\":\"2.0\",\"id\":\"a\\\x02\",\"method\":\"list_devices\"}"),
+		 "control character 0x02"},
+		{"invalid UTF-8 in the id",
+		 RAW("{\"jsonrpc\":\"2.0\",\"id\":\"\xff\xfe\",\"method\":\"list_devices\"}"),
+		 "not valid UTF-8"},
+		{"invalid UTF-8 in the method",
+		 RAW("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"list\xc3\x28\"}"),
+		 "not valid UTF-8"},
+		{"an overlong '/' in a string",
+		 RAW("{\"jsonrpc\":\"2.0\",\"id\":\"\xc0\xaf\",\"method\":\"list_devices\"}"),
+		 "not valid UTF-8"},
+		{"a UTF-16 surrogate in a string",
+		 RAW("{\"jsonrpc\":\"2.0\",\"id\":\"\xed\xa0\x80\",\"method\":\"list_devices\"}"),
+		 "not valid UTF-8"},
+		{"a code point above U+10FFFF",
+		 RAW("{\"jsonrpc\":\"2.0\",\"id\":\"\xf4\x90\x80\x80\",\"method\":\"list_"
+		     "devices\"}"),
+		 "not valid UTF-8"},
+		{"a sequence cut by the end of the body",
+		 RAW("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"list_devices\"}\xe2\x82"),
+		 "not valid UTF-8"},
+	};
+	static const char ok_body[] =
+		"{\"jsonrpc\":\"2.0\",\r\n\t\"id\":\"caf\xc3\xa9 \xe2\x9c\x93 "
+		"\xf0\x9f\x98\x80\",\n\"method\":\"list_devices\"}\n";
+	int before = names_set;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *out = rpc_handle(cases[i].body, cases[i].len);
+		cJSON *j = out ? cJSON_Parse(out) : NULL;
+		char n[200];
+
+		snprintf(n, sizeof(n), "%s: parse error", cases[i].name);
+		CHECK_INT(err_code(j), RPC_PARSE_ERROR, n);
+		snprintf(n, sizeof(n), "%s: message names '%s'", cases[i].name, cases[i].msg);
+		if (!CHECK(strstr(err_msg(j), cases[i].msg) != NULL, n))
+			printf("#   message was: %s\n", err_msg(j));
+		snprintf(n, sizeof(n), "%s: id null", cases[i].name);
+		CHECK(cJSON_IsNull(cJSON_GetObjectItem(j, "id")), n);
+		snprintf(n, sizeof(n), "%s: the answer is UTF-8", cases[i].name);
+		CHECK(out && is_utf8(out, strlen(out)), n);
+		cJSON_Delete(j);
+		free(out);
+	}
+	CHECK_INT(names_set, before, "no name was set from a body with raw bytes");
+	{
+		cJSON *j = call_raw(ok_body, sizeof(ok_body) - 1);
+
+		CHECK(cJSON_IsArray(cJSON_GetObjectItem(j, "result")),
+		      "UTF-8 text and tab, CR, LF between tokens are accepted");
+		CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(j, "id")),
+			  "caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x98\x80",
+			  "a UTF-8 id is echoed as is");
+		cJSON_Delete(j);
+	}
+}
+#undef RAW
+
 static void test_params(void)
 {
 	char p[512];
@@ -510,6 +624,7 @@ int main(void)
 
 	before = state_text();
 	test_envelope();
+	test_raw_bytes();
 	test_params();
 	test_huge();
 	after = state_text();
