@@ -1008,6 +1008,88 @@ static void test_auth_tls(struct spin_config *cfg)
 	test_bad_password_files(cfg, hash);
 }
 
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The median time of n failed logins with this Authorization header. */
+static double login_ms(const char *authz, int n)
+{
+	double t[9];
+	struct resp r;
+
+	for (int i = 0; i < n && i < 9; i++) {
+		struct timespec t0;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		http("GET", "/spin_api/status", authz, NULL, &r);
+		t[i] = ms_since(&t0);
+		if (r.status != 401)
+			t[i] = -1;
+		resp_free(&r);
+	}
+	qsort(t, (size_t)n, sizeof(t[0]), cmp_double);
+	return t[n / 2];
+}
+
+/*
+ * A yescrypt user ($y$, Debian mkpasswd's default: about 20 ms of work) next to a SHA-512 one:
+ * a wrong password for a known name and any password for an unknown name cost the same, so
+ * timing a 401 does not reveal which names exist.
+ */
+static void test_auth_timing(struct spin_config *cfg)
+{
+	struct crypt_data cd = {};
+	const char *salt = crypt_gensalt_ra("$y$", 0, NULL, 0);
+	char line[1024], hash[CRYPT_OUTPUT_SIZE] = "";
+	double known, unknown;
+
+	if (salt && crypt_r("s3cret pass", salt, &cd))
+		snprintf(hash, sizeof(hash), "%s", cd.output);
+	free((void *)salt);
+	if (!CHECK(strncmp(hash, "$y$", 3) == 0, "libcrypt makes a yescrypt hash"))
+		return;
+	snprintf(line, sizeof(line), "admin:%s\nbackup:%s\n", hash,
+		 crypt_r("other", "$6$testsalt$", &cd));
+	write_file("passwd-y", line);
+	snprintf(cfg->spinweb_password_file, sizeof(cfg->spinweb_password_file), "%s/passwd-y",
+		 tmpdir);
+	if (!CHECK_INT(server_start(cfg, NULL), 0, "httpd starts with a yescrypt user"))
+		goto out;
+	/* admin:wrong pass, then nobody:wrong pass */
+	login_ms("Authorization: Basic YWRtaW46d3JvbmcgcGFzcw==\r\n", 1); /* warm up */
+	known = login_ms("Authorization: Basic YWRtaW46d3JvbmcgcGFzcw==\r\n", 7);
+	unknown = login_ms("Authorization: Basic bm9ib2R5Ondyb25nIHBhc3M=\r\n", 7);
+	printf("# login: known user %.1f ms, unknown user %.1f ms (medians of 7)\n", known,
+	       unknown);
+	CHECK(known > 0 && unknown > 0, "both logins are refused (401)");
+	CHECK(unknown >= known * 0.6 && unknown <= known * 1.7,
+	      "an unknown user's 401 takes as long as a known user's (within 0.6-1.7x)");
+	/* nobody:s3cret pass: the first user's password with another name is no login. */
+	{
+		struct resp r;
+
+		http("GET", "/spin_api/status", "Authorization: Basic bm9ib2R5OnMzY3JldCBwYXNz\r\n",
+		     NULL, &r);
+		CHECK_INT(r.status, 401, "an unknown name with the first user's password is 401");
+		resp_free(&r);
+	}
+	server_stop();
+out:
+	cfg->spinweb_password_file[0] = '\0';
+}
+
 /* ---- rate limit ---- */
 
 static void test_rate(struct spin_config *cfg)
@@ -1105,6 +1187,7 @@ int main(void)
 		server_stop();
 	}
 	test_auth_tls(&cfg);
+	test_auth_timing(&cfg);
 	test_rate(&cfg);
 	test_listen_errors(&cfg);
 
