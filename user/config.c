@@ -28,6 +28,7 @@ enum opt_type {
 	OPT_IFACES,   /* comma-separated interface names */
 	OPT_PREFIXES, /* comma-separated CIDR prefixes */
 	OPT_ADDRS,    /* comma-separated address literals */
+	OPT_NAMES,    /* comma-separated DNS names */
 	OPT_LEGACY,   /* first SPIN's iptables/NFQUEUE-era keys: accepted, ignored */
 };
 
@@ -88,6 +89,9 @@ static const struct option options[] = {
 	 "PEM private key"},
 	{"spinweb_password_file", OPT_PATH, F(spinweb_password_file), 0, 0, NULL, "",
 	 "user:crypt-hash lines for HTTP Basic authentication; empty: none"},
+	{"spinweb_hostnames", OPT_NAMES, F(spinweb_hostnames), 0, 0, NULL, "",
+	 "host names the web API answers to besides addresses, localhost and this machine's name, "
+	 "comma-separated"},
 	{"interfaces", OPT_IFACES, F(interfaces), 0, 0, NULL, "",
 	 "LAN interfaces (or bridge ports) to attach to, comma-separated"},
 	{"mode", OPT_ENUM, F(mode), 0, 0, mode_names, "router",
@@ -397,6 +401,42 @@ static int add_web_addr(const char *item, size_t len, void *arg)
 	return 0;
 }
 
+/* A DNS name: labels of letters, digits and '-' (not at either end), one trailing dot allowed. */
+static bool valid_dns_name(const char *v, size_t len)
+{
+	size_t label = 0;
+
+	if (len && v[len - 1] == '.')
+		len--;
+	if (!len || len > 253)
+		return false;
+	for (size_t i = 0; i <= len; i++) {
+		if (i == len || v[i] == '.') {
+			if (!label || label > 63 || v[i - 1] == '-')
+				return false;
+			label = 0;
+			continue;
+		}
+		if (!isalnum((unsigned char)v[i]) && !(v[i] == '-' && label))
+			return false;
+		label++;
+	}
+	return true;
+}
+
+static int add_web_name(const char *item, size_t len, void *arg)
+{
+	struct addr_list *l = arg;
+
+	if (!valid_dns_name(item, len) || l->n >= CONFIG_MAX_WEB_NAMES ||
+	    l->used + len + 2 > l->size)
+		return -EINVAL;
+	l->used += (size_t)snprintf(l->out + l->used, l->size - l->used, "%s%.*s", l->n ? "," : "",
+				    (int)len, item);
+	l->n++;
+	return 0;
+}
+
 static int set_string(const struct option *o, char *dst, const char *v, char *err, size_t errlen)
 {
 	char expected[128];
@@ -476,6 +516,18 @@ static int set_list(const struct option *o, struct spin_config *cfg, const char 
 			 "192.0.2.0/24,2001:db8::/32",
 			 CONFIG_MAX_LAN_PFX);
 		return bad_value(o, v, expected, err, errlen);
+	case OPT_NAMES: {
+		struct addr_list l = {.out = tmp.spinweb_hostnames,
+				      .size = sizeof(tmp.spinweb_hostnames)};
+
+		tmp.spinweb_hostnames[0] = '\0';
+		if (!for_each_item(v, add_web_name, &l))
+			break;
+		snprintf(expected, sizeof(expected),
+			 "a comma-separated list of at most %d DNS names such as spin.home.arpa",
+			 CONFIG_MAX_WEB_NAMES);
+		return bad_value(o, v, expected, err, errlen);
+	}
 	default: {
 		struct addr_list l = {.out = tmp.spinweb_interfaces,
 				      .size = sizeof(tmp.spinweb_interfaces)};
@@ -522,6 +574,7 @@ static int set_option(struct spin_config *cfg, const struct option *o, const cha
 	case OPT_IFACES:
 	case OPT_PREFIXES:
 	case OPT_ADDRS:
+	case OPT_NAMES:
 		return set_list(o, cfg, v, err, errlen);
 	case OPT_LEGACY:
 		pr_warn("%s: has no meaning in the eBPF edition (%s); ignored", o->name, o->help);

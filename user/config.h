@@ -19,15 +19,16 @@
 #define CONFIG_DEFAULT_WEB_ROOT "/usr/local/share/spin/web"
 #endif
 
-#define CONFIG_LINE_MAX	   1024 /* bytes per line, newline excluded */
-#define CONFIG_PATH_MAX	   256	/* file names, directories */
-#define CONFIG_HOST_MAX	   254	/* a DNS name (253) or an address literal, plus NUL */
-#define CONFIG_TOPIC_MAX   128
-#define CONFIG_SECRET_MAX  128
-#define CONFIG_IFNAME_MAX  16 /* IFNAMSIZ */
-#define CONFIG_MAX_LAN_PFX 32
-#define CONFIG_MAX_WEB_IFS 8
-#define CONFIG_LIST_MAX	   512 /* the text of a comma-separated list */
+#define CONFIG_LINE_MAX	     1024 /* bytes per line, newline excluded */
+#define CONFIG_PATH_MAX	     256  /* file names, directories */
+#define CONFIG_HOST_MAX	     254  /* a DNS name (253) or an address literal, plus NUL */
+#define CONFIG_TOPIC_MAX     128
+#define CONFIG_SECRET_MAX    128
+#define CONFIG_IFNAME_MAX    16 /* IFNAMSIZ */
+#define CONFIG_MAX_LAN_PFX   32
+#define CONFIG_MAX_WEB_IFS   8
+#define CONFIG_MAX_WEB_NAMES 16
+#define CONFIG_LIST_MAX	     512 /* the text of a comma-separated list */
 
 enum spin_mode {
 	SPIN_MODE_ROUTER,
@@ -75,6 +76,7 @@ struct spin_config {
 	char spinweb_tls_certificate_file[CONFIG_PATH_MAX];
 	char spinweb_tls_key_file[CONFIG_PATH_MAX];
 	char spinweb_password_file[CONFIG_PATH_MAX];
+	char spinweb_hostnames[CONFIG_LIST_MAX]; /* extra names the web API answers to */
 
 	/* New in the eBPF edition. */
 	char interfaces[SPIN_MAX_IFACES][CONFIG_IFNAME_MAX];

@@ -41,6 +41,7 @@
 #define HASH_MAX    256
 #define RATE_SLOTS  256
 #define SSE_MSG_MAX (4 * 1024 * 1024)
+#define HOST_NAMES  (CONFIG_MAX_WEB_NAMES + 4) /* localhost, this machine's names, the config's */
 #define CSP                                                                                        \
 	"default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; "      \
 	"form-action 'self'"
@@ -113,7 +114,9 @@ static struct {
 	struct cap_client *caps;
 	struct httpd_stats st;
 	bool listening;
-	bool public; /* a listener beyond loopback */
+	bool public;				 /* a listener beyond loopback */
+	char names[HOST_NAMES][CONFIG_HOST_MAX]; /* names a Host header may carry */
+	int n_names;
 } h;
 
 static struct crypt_data crypt_buf; /* large; one request at a time in the loop thread */
@@ -382,6 +385,100 @@ static int load_passwords(const char *path)
 		err = -EINVAL;
 	}
 	return err;
+}
+
+/*
+ * --- DNS rebinding: the Host header must name this server ---
+ *
+ * A page of evil.example whose name the attacker then points at the gateway's address is,
+ * for the browser, still evil.example: it may read the answers, and its Origin matches its
+ * Host. What it cannot change is the Host header: evil.example. So only names that are this
+ * server's are answered: any IP literal (no page can rebind an address: its origin is the
+ * address itself), localhost, this machine's name (with and without its domain, and
+ * name.local for mDNS) and the names in spinweb_hostnames.
+ */
+
+static void add_name(const char *name, size_t len)
+{
+	if (len && name[len - 1] == '.')
+		len--;
+	if (!len || len >= CONFIG_HOST_MAX || h.n_names >= HOST_NAMES)
+		return;
+	for (int i = 0; i < h.n_names; i++)
+		if (strlen(h.names[i]) == len && strncasecmp(h.names[i], name, len) == 0)
+			return;
+	memcpy(h.names[h.n_names], name, len);
+	h.names[h.n_names][len] = '\0';
+	h.n_names++;
+}
+
+static void host_names(const struct spin_config *cfg)
+{
+	char self[CONFIG_HOST_MAX] = "", local[CONFIG_HOST_MAX + 8];
+	const char *p = cfg->spinweb_hostnames, *end;
+	size_t short_len;
+
+	h.n_names = 0;
+	add_name("localhost", strlen("localhost"));
+	if (gethostname(self, sizeof(self) - 1) == 0 && self[0]) {
+		short_len = strcspn(self, ".");
+		add_name(self, strlen(self));
+		add_name(self, short_len);
+		snprintf(local, sizeof(local), "%.*s.local", (int)short_len, self);
+		add_name(local, strlen(local));
+	}
+	/* config.c has checked and normalised the list: "name,name". */
+	for (; *p; p = *end ? end + 1 : end) {
+		end = p + strcspn(p, ",");
+		add_name(p, (size_t)(end - p));
+	}
+}
+
+static bool is_port(const char *p)
+{
+	size_t n = strlen(p);
+
+	return n >= 1 && n <= 5 && strspn(p, "0123456789") == n;
+}
+
+/* host[:port], [v6][:port]: the name or address must be this server's. */
+static bool host_ok(struct MHD_Connection *c)
+{
+	const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
+	char name[CONFIG_HOST_MAX + 1];
+	struct in6_addr a6;
+	struct in_addr a4;
+	const char *colon;
+	size_t len;
+
+	/* Every browser sends Host (HTTP/1.1 requires it and MHD refuses a request without). */
+	if (!host)
+		return true;
+	if (host[0] == '[') {
+		const char *close = strchr(host, ']');
+
+		len = close ? (size_t)(close - host - 1) : 0;
+		if (!len || len >= sizeof(name) ||
+		    (close[1] && (close[1] != ':' || !is_port(close + 2))))
+			return false;
+		memcpy(name, host + 1, len);
+		name[len] = '\0';
+		return inet_pton(AF_INET6, name, &a6) == 1;
+	}
+	colon = strchr(host, ':');
+	len = colon ? (size_t)(colon - host) : strlen(host);
+	if (!len || len >= sizeof(name) || (colon && !is_port(colon + 1)))
+		return false;
+	memcpy(name, host, len);
+	name[len] = '\0';
+	if (inet_pton(AF_INET, name, &a4) == 1)
+		return true;
+	if (name[len - 1] == '.')
+		name[--len] = '\0';
+	for (int i = 0; i < h.n_names; i++)
+		if (strcasecmp(h.names[i], name) == 0)
+			return true;
+	return false;
 }
 
 /* --- CSRF: only a same-origin page (or a non-browser client) may change state --- */
@@ -1157,9 +1254,11 @@ static char *metrics_text(void)
 		"spin_http_rejected_total{reason=\"auth\"} %llu\n"
 		"spin_http_rejected_total{reason=\"csrf\"} %llu\n"
 		"spin_http_rejected_total{reason=\"rate\"} %llu\n"
-		"spin_http_rejected_total{reason=\"too_large\"} %llu\n",
+		"spin_http_rejected_total{reason=\"too_large\"} %llu\n"
+		"spin_http_rejected_total{reason=\"host\"} %llu\n",
 		(unsigned long long)h.st.auth_failures, (unsigned long long)h.st.csrf_rejected,
-		(unsigned long long)h.st.rate_limited, (unsigned long long)h.st.too_large);
+		(unsigned long long)h.st.rate_limited, (unsigned long long)h.st.too_large,
+		(unsigned long long)h.st.host_rejected);
 	metric(&t, "spin_event_clients", "gauge", "Event-stream clients connected.",
 	       (double)h.st.sse_clients);
 	metric(&t, "spin_event_slow_disconnects_total", "counter",
@@ -1397,6 +1496,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		if (!rate_ok(c)) {
 			h.st.rate_limited++;
 			return reply_error(c, 429, "Too many requests");
+		}
+		if (!host_ok(c)) {
+			h.st.host_rejected++;
+			return reply_error(
+				c, 403,
+				"Forbidden: the Host header does not name this server. Use "
+				"its address, localhost or its host name, or add the name "
+				"to spinweb_hostnames in spind.conf");
 		}
 		return route(c, r, url, method);
 	}
@@ -1664,6 +1771,7 @@ int httpd_start(const struct httpd_opts *opts)
 		goto fail;
 	}
 	pick_root(opts->cfg->web_root);
+	host_names(opts->cfg);
 	err = start_security(opts->cfg);
 	if (!err)
 		err = bus_add_listener(on_bus, NULL);

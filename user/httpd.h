@@ -3,8 +3,9 @@
  * The web API (libmicrohttpd) inside spind's one event loop: JSON-RPC, the Server-Sent Events
  * stream of SPIN's messages, status, Prometheus metrics and the browser app's static files.
  * No MHD thread: each daemon's epoll fd is watched by the loop. Every rule a security reviewer
- * asks for lives here: TLS, Basic authentication, CSRF checks, path confinement, and limits on
- * body and header size, connections and request rate. See docs/api.md and docs/security.md.
+ * asks for lives here: TLS, Basic authentication, Host and CSRF checks, path confinement, and
+ * limits on body and header size, connections and request rate. See docs/api.md and
+ * docs/security.md.
  */
 #ifndef SPIN_HTTPD_H
 #define SPIN_HTTPD_H
@@ -50,6 +51,7 @@ struct httpd_stats {
 	uint64_t rejected_4xx;	 /* every 4xx answer */
 	uint64_t auth_failures;	 /* 401 */
 	uint64_t csrf_rejected;	 /* 403 on content type or Origin */
+	uint64_t host_rejected;	 /* 403: a Host header that does not name this server */
 	uint64_t rate_limited;	 /* 429 */
 	uint64_t too_large;	 /* 413 */
 	uint64_t sse_clients;	 /* connected now */

@@ -257,6 +257,15 @@ static const struct bad_case bad_cases[] = {
 	{"spinweb_interfaces = localhost\n", -EINVAL,
 	 "spind.conf:1: spinweb_interfaces: expected a comma-separated list of at most 8 IPv4 or "
 	 "IPv6 addresses, got \"localhost\""},
+	{"spinweb_hostnames = spin.home.arpa,evil_name\n", -EINVAL,
+	 "spind.conf:1: spinweb_hostnames: expected a comma-separated list of at most 16 DNS names "
+	 "such as spin.home.arpa, got \"spin.home.arpa,evil_name\""},
+	{"spinweb_hostnames = -gw.lan\n", -EINVAL,
+	 "spind.conf:1: spinweb_hostnames: expected a comma-separated list of at most 16 DNS names "
+	 "such as spin.home.arpa, got \"-gw.lan\""},
+	{"spinweb_hostnames = gw..lan\n", -EINVAL,
+	 "spind.conf:1: spinweb_hostnames: expected a comma-separated list of at most 16 DNS names "
+	 "such as spin.home.arpa, got \"gw..lan\""},
 	{"log_file = /tmp/\x01x\n", -EINVAL,
 	 "spind.conf:1: log_file: expected a file name of at most 255 bytes, got \"/tmp/\\x01x\""},
 	{"pubsub_port\n", -EINVAL, "spind.conf:1: expected \"key = value\", got \"pubsub_port\""},
@@ -467,6 +476,14 @@ static void test_set(void)
 	CHECK_INT(config_set_assignment(&c, "pubsub_port", err, sizeof(err)), -EINVAL,
 		  "-o without '=' refused");
 	CHECK_STR(err, "expected key=value, got \"pubsub_port\"", "-o without '=' message");
+	CHECK_INT(config_set(&c, "spinweb_hostnames", " spin.home.arpa , Gw-1.local. ", err,
+			     sizeof(err)),
+		  0, "spinweb_hostnames accepted");
+	CHECK_STR(c.spinweb_hostnames, "spin.home.arpa,Gw-1.local.",
+		  "spinweb_hostnames normalised");
+	CHECK_INT(config_set(&c, "spinweb_hostnames", "", err, sizeof(err)), 0,
+		  "spinweb_hostnames may be empty");
+	CHECK_STR(c.spinweb_hostnames, "", "spinweb_hostnames emptied");
 	CHECK_INT(config_set(&c, "iptable_debug", "/tmp/x", err, sizeof(err)), 0,
 		  "config_set legacy key accepted");
 }

@@ -223,22 +223,34 @@ static int http_raw(const char *req, size_t len, struct resp *r)
 	return 0;
 }
 
-static int http(const char *method, const char *path, const char *extra, const char *body,
-		struct resp *r)
+/* A request with this Host header (NULL: none, as HTTP/1.0 allows). */
+static int http_host(const char *method, const char *path, const char *host, const char *extra,
+		     const char *body, struct resp *r)
 {
-	char *req = NULL;
+	char *req = NULL, hosthdr[512] = "";
 	int n, ret;
 
+	if (host)
+		snprintf(hosthdr, sizeof(hosthdr), "Host: %s\r\n", host);
 	n = asprintf(&req,
-		     "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%u\r\nConnection: close\r\n%s"
+		     "%s %s HTTP/1.%d\r\n%sConnection: close\r\n%s"
 		     "Content-Length: %zu\r\n\r\n%s",
-		     method, path, port, extra ? extra : "", body ? strlen(body) : 0,
-		     body ? body : "");
+		     method, path, host ? 1 : 0, hosthdr, extra ? extra : "",
+		     body ? strlen(body) : 0, body ? body : "");
 	if (n < 0)
 		return -1;
 	ret = http_raw(req, (size_t)n, r);
 	free(req);
 	return ret;
+}
+
+static int http(const char *method, const char *path, const char *extra, const char *body,
+		struct resp *r)
+{
+	char host[64];
+
+	snprintf(host, sizeof(host), "127.0.0.1:%u", port);
+	return http_host(method, path, host, extra, body, r);
 }
 
 static const char *header(const struct resp *r, const char *name, char *out, size_t len)
@@ -577,6 +589,119 @@ static void test_status_metrics(void)
 	CHECK(!strstr(r.body, "192.0.2") && !strstr(r.body, "2001:db8"),
 	      "metrics have no label with an address");
 	resp_free(&r);
+}
+
+/* ---- DNS rebinding: the Host header ---- */
+
+static void check_host(const char *path, const char *host, const char *extra, const char *body,
+		       int status)
+{
+	char name[700];
+	struct resp r;
+
+	http_host(body ? "POST" : "GET", path, host, extra, body, &r);
+	snprintf(name, sizeof(name), "%s %s with Host '%s' is %d", body ? "POST" : "GET", path,
+		 host ? host : "(none)", status);
+	CHECK_INT(r.status, status, name);
+	if (status == 403) {
+		snprintf(name, sizeof(name), "the 403 for Host '%s' names spinweb_hostnames", host);
+		CHECK(r.body && strstr(r.body, "spinweb_hostnames"), name);
+		snprintf(name, sizeof(name), "Host '%s' gets no data", host);
+		CHECK(r.body && !strstr(r.body, "\"result\"") && !strstr(r.body, "thermo") &&
+			      !strstr(r.body, "SPIN</title>"),
+		      name);
+	}
+	resp_free(&r);
+}
+
+/* The status of a GET whose answer may never end (the event stream): one read, then close. */
+static int first_status(const char *path, const char *host)
+{
+	char req[512], buf[4096];
+	int fd = connect_port(0),
+	    n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", path, host);
+	ssize_t got = -1;
+
+	if (fd < 0)
+		return -1;
+	if (send_all(fd, req, (size_t)n) == 0)
+		got = recv(fd, buf, sizeof(buf) - 1, 0);
+	close(fd);
+	if (got < 12 || strncmp(buf, "HTTP/1.1 ", 9) != 0)
+		return -1;
+	buf[got] = '\0';
+	return atoi(buf + 9);
+}
+
+/*
+ * A page of evil.example rebound to the gateway's address sends Host: evil.example and an
+ * Origin that matches it. Only this server's names are answered, on every path.
+ */
+static void test_host(void)
+{
+	static const char body[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"list_devices\"}";
+	static const char *const foreign[] = {
+		"evil.example",
+		"evil.example:13226",
+		"127.0.0.1.evil.example",
+		"localhost.evil.example",
+		"localhostx",
+		"127.0.0.1:abc",
+		"127.0.0.1:",
+		"127.0.0.1:123456",
+		"::1",
+		"[::1",
+		"[::1]x",
+		"[evil.example]",
+		"2130706433",
+		"",
+		"spin.home.arpa.evil.example",
+	};
+	char host[300], origin[400], self[256] = "", short_name[256];
+	struct httpd_stats st;
+
+	/* The rebinding page: foreign Host, matching Origin. */
+	snprintf(host, sizeof(host), "evil.example:%u", port);
+	snprintf(origin, sizeof(origin), JSON_CT "Origin: http://evil.example:%u\r\n", port);
+	check_host("/spin_api/jsonrpc", host, origin, body, 403);
+	check_host("/spin_api/jsonrpc", host, JSON_CT, body, 403);
+	check_host("/spin_api/status", host, NULL, NULL, 403);
+	check_host("/metrics", host, NULL, NULL, 403);
+	CHECK_INT(first_status("/spin_api/events", host), 403,
+		  "GET /spin_api/events with Host 'evil.example' is 403");
+	check_host("/spin_api/capture_stop?device=02:00:00:00:00:10", host, NULL, NULL, 403);
+	check_host("/", host, NULL, NULL, 403);
+	check_host("/app.js", host, NULL, NULL, 403);
+	for (size_t i = 0; i < sizeof(foreign) / sizeof(foreign[0]); i++)
+		check_host("/spin_api/status", foreign[i], NULL, NULL, 403);
+	in_loop(do_stats, &st);
+	CHECK(st.host_rejected >= 7 + sizeof(foreign) / sizeof(foreign[0]),
+	      "refused Host headers are counted");
+
+	/* This server's names: addresses, localhost, the machine's name, spinweb_hostnames. */
+	snprintf(host, sizeof(host), "127.0.0.1:%u", port);
+	snprintf(origin, sizeof(origin), JSON_CT "Origin: http://127.0.0.1:%u\r\n", port);
+	check_host("/spin_api/jsonrpc", host, origin, body, 200);
+	check_host("/spin_api/status", "127.0.0.1", NULL, NULL, 200);
+	check_host("/spin_api/status", "192.0.2.1:8080", NULL, NULL, 200); /* NAT, port forward */
+	check_host("/spin_api/status", "[::1]:13026", NULL, NULL, 200);
+	check_host("/spin_api/status", "[2001:db8::1]", NULL, NULL, 200);
+	check_host("/", "localhost", NULL, NULL, 200);
+	snprintf(host, sizeof(host), "LocalHost:%u", port);
+	snprintf(origin, sizeof(origin), JSON_CT "Origin: http://LocalHost:%u\r\n", port);
+	check_host("/spin_api/jsonrpc", host, origin, body, 200);
+	check_host("/spin_api/status", "spin.home.arpa", NULL, NULL, 200);
+	check_host("/spin_api/status", "SPIN.Home.Arpa.:443", NULL, NULL, 200);
+	check_host("/spin_api/status", "gw.example", NULL, NULL, 200);
+	check_host("/spin_api/status", NULL, NULL, NULL, 200); /* HTTP/1.0, no Host: no browser */
+	if (gethostname(self, sizeof(self) - 1) == 0 && self[0]) {
+		snprintf(short_name, sizeof(short_name), "%.*s", (int)strcspn(self, "."), self);
+		check_host("/spin_api/status", self, NULL, NULL, 200);
+		if (strcmp(short_name, self) != 0)
+			check_host("/spin_api/status", short_name, NULL, NULL, 200);
+		snprintf(host, sizeof(host), "%s.local:%u", short_name, port);
+		check_host("/spin_api/status", host, NULL, NULL, 200);
+	}
 }
 
 /* ---- the event stream ---- */
@@ -1165,6 +1290,7 @@ int main(void)
 	config_defaults(&cfg);
 	snprintf(cfg.web_root, sizeof(cfg.web_root), "%s", root);
 	snprintf(cfg.spinweb_interfaces, sizeof(cfg.spinweb_interfaces), "127.0.0.1");
+	snprintf(cfg.spinweb_hostnames, sizeof(cfg.spinweb_hostnames), "spin.home.arpa,gw.example");
 
 	if (loop_init() || bus_init(NULL) || nodes_init(&(struct nodes_ops){}, 0, 0) ||
 	    policy_init(NULL, false, &po) || rpc_init(NULL, true)) {
@@ -1181,6 +1307,7 @@ int main(void)
 	if (CHECK_INT(server_start(&cfg, &lim), 0, "httpd starts on 127.0.0.1")) {
 		CHECK(port != 0, "httpd reports the port it bound");
 		test_static();
+		test_host();
 		test_rpc_http();
 		test_status_metrics();
 		test_events();
