@@ -120,7 +120,7 @@ static const struct option options[] = {
 	{"web_root", OPT_PATH, F(web_root), 0, 0, NULL, CONFIG_DEFAULT_WEB_ROOT,
 	 "directory of the browser app"},
 	{"http_max_connections", OPT_UINT, F(http_max_connections), 1, 1024, NULL, "64",
-	 "concurrent web API connections"},
+	 "concurrent web API connections, all listeners together"},
 	{"capture_max_bytes", OPT_UINT, F(capture_max_bytes), 4096, 1073741824, NULL, "67108864",
 	 "bytes of one packet capture download (pcap headers included); it ends there"},
 	{"capture_max_seconds", OPT_UINT, F(capture_max_seconds), 1, 86400, NULL, "600",

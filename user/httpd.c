@@ -117,6 +117,7 @@ static struct {
 	bool public;				 /* a listener beyond loopback */
 	char names[HOST_NAMES][CONFIG_HOST_MAX]; /* names a Host header may carry */
 	int n_names;
+	unsigned int conns, max_conns; /* open connections of all listeners, and their limit */
 } h;
 
 static struct crypt_data crypt_buf; /* large; one request at a time in the loop thread */
@@ -1648,6 +1649,29 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	pr_debug("libmicrohttpd: %s", msg);
 }
 
+/*
+ * http_max_connections is a total: libmicrohttpd's limit is per daemon (one per listener), so
+ * the connections of all listeners are counted here and one beyond the limit is refused.
+ */
+static enum MHD_Result accept_ok(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+	if (h.conns >= h.max_conns) {
+		pr_debug("web API: %u connections open (http_max_connections): refused one",
+			 h.conns);
+		return MHD_NO;
+	}
+	return MHD_YES;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+		h.conns++;
+	else if (toe == MHD_CONNECTION_NOTIFY_CLOSED && h.conns)
+		h.conns--;
+}
+
 static bool is_loopback(const struct sockaddr_storage *ss)
 {
 	if (ss->ss_family == AF_INET)
@@ -1677,11 +1701,11 @@ static int start_one(const char *addr_text, uint16_t port)
 		tls[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, h.cert};
 		tls[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, h.key};
 	}
+	h.max_conns = cfg->http_max_connections ? cfg->http_max_connections : 64;
 	s->d = MHD_start_daemon(
-		flags, port, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, &ss,
-		MHD_OPTION_CONNECTION_LIMIT,
-		(unsigned int)(cfg->http_max_connections ? cfg->http_max_connections : 64),
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT, h.lim.per_ip_conns,
+		flags, port, accept_ok, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, &ss,
+		MHD_OPTION_CONNECTION_LIMIT, h.max_conns, MHD_OPTION_NOTIFY_CONNECTION,
+		on_connection, NULL, MHD_OPTION_PER_IP_CONNECTION_LIMIT, h.lim.per_ip_conns,
 		MHD_OPTION_CONNECTION_TIMEOUT, h.lim.timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 		(size_t)h.lim.header_mem, MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_EXTERNAL_LOGGER,

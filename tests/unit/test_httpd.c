@@ -1261,6 +1261,58 @@ static void test_listen_errors(struct spin_config *cfg)
 	snprintf(cfg->spinweb_interfaces, sizeof(cfg->spinweb_interfaces), "127.0.0.1");
 }
 
+/* GET /app.js over [::1]: the status, or -1 when the server closes without an answer. */
+static int v6_status(void)
+{
+	struct sockaddr_in6 a = {.sin6_family = AF_INET6,
+				 .sin6_addr = IN6ADDR_LOOPBACK_INIT,
+				 .sin6_port = htons(port)};
+	static const char req[] =
+		"GET /app.js HTTP/1.1\r\nHost: [::1]\r\nConnection: close\r\n\r\n";
+	struct timeval tv = {.tv_sec = 3};
+	int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0), status = -1;
+	char buf[4096];
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+	    send_all(fd, req, sizeof(req) - 1) == 0 &&
+	    (n = recv(fd, buf, sizeof(buf) - 1, 0)) > 12) {
+		buf[n] = '\0';
+		if (strncmp(buf, "HTTP/1.1 ", 9) == 0)
+			status = atoi(buf + 9);
+	}
+	close(fd);
+	return status;
+}
+
+/* http_max_connections counts the connections of every listener together. */
+static void test_conn_limit(struct spin_config *cfg)
+{
+	int fd[2];
+
+	snprintf(cfg->spinweb_interfaces, sizeof(cfg->spinweb_interfaces), "127.0.0.1,::1");
+	cfg->http_max_connections = 2;
+	if (!CHECK_INT(server_start(cfg, NULL), 0, "httpd starts with http_max_connections 2"))
+		goto out;
+	CHECK_INT(v6_status(), 200, "connection limit: [::1] answers while nothing else is open");
+	fd[0] = connect_port(0);
+	fd[1] = connect_port(0);
+	usleep(300 * 1000); /* the loop accepts them */
+	CHECK_INT(v6_status(), -1,
+		  "connection limit: two open on 127.0.0.1 leave none for [::1] (a total)");
+	close(fd[0]);
+	usleep(300 * 1000);
+	CHECK_INT(v6_status(), 200, "connection limit: a closed connection frees its slot");
+	close(fd[1]);
+	server_stop();
+out:
+	cfg->http_max_connections = 64;
+	snprintf(cfg->spinweb_interfaces, sizeof(cfg->spinweb_interfaces), "127.0.0.1");
+}
+
 static void cleanup(void)
 {
 	char *argv[] = {"rm", "-rf", tmpdir, NULL};
@@ -1317,6 +1369,7 @@ int main(void)
 	test_auth_timing(&cfg);
 	test_rate(&cfg);
 	test_listen_errors(&cfg);
+	test_conn_limit(&cfg);
 
 	policy_destroy();
 	nodes_destroy();
