@@ -7,7 +7,10 @@
 #   are refused (counted in stats.dns.addrs_refused), and one with 64 addresses names only 16;
 # - malformed and absurd frames (truncated headers, lying lengths, bad IHL, deep IPv6 extension
 #   chains, stacked VLAN tags, broken DNS messages) raise the kernel's parse_error counter, do not
-#   disturb the counts of good traffic (within 1% of the wire) and never crash spind.
+#   disturb the counts of good traffic (within 1% of the wire) and never crash spind;
+# - hostile web API requests: a DNS-rebinding page (foreign Host, matching Origin) is refused on
+#   every kind of path; JSON-RPC bodies with a raw NUL, a raw control byte or invalid UTF-8 are
+#   parse errors over HTTP and over MQTT (jsonrpc_mqtt), with a UTF-8 answer and no change.
 set -euo pipefail
 . "$(dirname "$0")/../lib/e2e.sh"
 
@@ -127,7 +130,7 @@ domains_of() { mqtt_node_field "$MQ" "$1" domains; }
 rm -rf "$PIN"
 lab_up router --no-traffic
 ARGS=(-i lan0 -s "$E2E_TMP/state" -o "pin_dir=$PIN" -o "spinweb_port=$API_PORT"
-	-o pubsub_host=127.0.0.1)
+	-o pubsub_host=127.0.0.1 -o jsonrpc_mqtt=1)
 MQ=$E2E_TMP/mqtt.txt
 mqtt_capture_start "$MQ"
 spind_start "${ARGS[@]}" || e2e_done
@@ -209,6 +212,76 @@ check_eq "the node of a 64-address answer holds 16 addresses" "$n" 16
 d=$(mqtt_node_field "$MQ" 203.0.113.163 domains)
 case $d in *many.example.*) fail "an address past the cap is not named" "203.0.113.163 has $d" ;;
 *) ok "an address past the cap is not named ($d)" ;; esac
+
+# --- hostile web API requests
+URL=http://127.0.0.1:$API_PORT
+RPC_LIST='{"jsonrpc":"2.0","id":1,"method":"list_devices"}'
+code() { gw curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$@" || true; }
+# A page of evil.example whose name now points at the gateway: its Origin matches its Host.
+check_eq "DNS rebinding: JSON-RPC with Host and Origin evil.example is 403" \
+	"$(code -H 'Content-Type: application/json' -H "Host: evil.example:$API_PORT" \
+		-H "Origin: http://evil.example:$API_PORT" -d "$RPC_LIST" "$URL/spin_api/jsonrpc")" 403
+for path in /spin_api/status /spin_api/events /metrics / "/spin_api/capture_stop?device=$CAMERA_MAC"; do
+	check_eq "DNS rebinding: GET $path with Host evil.example is 403" \
+		"$(code -H "Host: evil.example:$API_PORT" "$URL$path")" 403
+done
+body=$(gw curl -s --max-time 5 -H "Host: evil.example" "$URL/spin_api/status" || true)
+case $body in *spinweb_hostnames*) ok "the 403 names spinweb_hostnames" ;;
+*) fail "the 403 names spinweb_hostnames" "body: $body" ;; esac
+check_eq "control: the same JSON-RPC with Host and Origin 127.0.0.1 is 200" \
+	"$(code -H 'Content-Type: application/json' -H "Origin: $URL" -d "$RPC_LIST" \
+		"$URL/spin_api/jsonrpc")" 200
+check_eq "control: Host localhost is 200" "$(code -H "Host: localhost:$API_PORT" "$URL/spin_api/status")" 200
+
+thermo_id=$(gw curl -s --max-time 5 -H 'Content-Type: application/json' \
+	-d "$RPC_LIST" "$URL/spin_api/jsonrpc" | "$E2E_PY" -c '
+import json, sys
+print(next(d["id"] for d in json.load(sys.stdin)["result"] if d.get("mac") == "02:00:00:00:00:10"))')
+name_of_thermo() {
+	gw curl -s --max-time 5 -H 'Content-Type: application/json' \
+		-d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"get_device_data\",\"params\":{\"node\":$thermo_id}}" \
+		"$URL/spin_api/jsonrpc" | "$E2E_PY" -c 'import json,sys; print(json.load(sys.stdin)["result"].get("name"))'
+}
+name0=$(name_of_thermo)
+# Bodies with bytes JSON forbids (printf: \0 is a raw NUL, \001 a raw control byte).
+declare -A RAW=(
+	[mac-nul]='{"jsonrpc":"2.0","id":1,"method":"set_device_flow_block","params":{"device":"02:00:00:00:00:10\0; rm -rf /","node":1,"block":1}}'
+	[name-nul]="{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"set_device_name\",\"params\":{\"node\":$thermo_id,\"name\":\"Laptop\\0<script>\"}}"
+	[ctrl]='{"jsonrpc":"2.0","id":"a\001","method":"list_devices"}'
+	[utf8-id]='{"jsonrpc":"2.0","id":"\377\376","method":"list_devices"}'
+	[utf8-method]='{"jsonrpc":"2.0","id":1,"method":"list\303\050"}'
+)
+is_parse_error() { # FILE: a UTF-8 JSON-RPC answer with error -32700 and id null
+	"$E2E_PY" -c '
+import json, sys
+a = json.loads(open(sys.argv[1], "rb").read().decode("utf-8"))
+sys.exit(0 if a["error"]["code"] == -32700 and a["id"] is None and "result" not in a else 1)' "$1"
+}
+for k in "${!RAW[@]}"; do
+	# shellcheck disable=SC2059 # the body is the format: its escapes make the raw bytes
+	printf "${RAW[$k]}" >"$E2E_TMP/raw-$k.json"
+	gw curl -s --max-time 5 -H 'Content-Type: application/json' --data-binary "@$E2E_TMP/raw-$k.json" \
+		"$URL/spin_api/jsonrpc" >"$E2E_TMP/raw-$k.http" || true
+	if is_parse_error "$E2E_TMP/raw-$k.http" 2>/dev/null; then
+		ok "HTTP: a body with $k is a parse error (-32700, id null, UTF-8 answer)"
+	else
+		fail "HTTP: a body with $k is a parse error" "answer: $(head -c 300 "$E2E_TMP/raw-$k.http" | cat -v)"
+	fi
+	e2e_bg "raw-$k-mqtt" gw mosquitto_sub -h 127.0.0.1 -t SPIN/jsonrpc/a -C 1 -W 10
+	sleep 0.5
+	gw mosquitto_pub -h 127.0.0.1 -t SPIN/jsonrpc/q -f "$E2E_TMP/raw-$k.json"
+	wait "$E2E_BG_PID" 2>/dev/null || true
+	if is_parse_error "$E2E_TMP/raw-$k-mqtt.log" 2>/dev/null; then
+		ok "MQTT: a body with $k is a parse error (-32700, id null, UTF-8 answer)"
+	else
+		fail "MQTT: a body with $k is a parse error" "answer: $(head -c 300 "$E2E_TMP/raw-$k-mqtt.log" | cat -v)"
+	fi
+done
+check_eq "no raw-byte body renamed thermo" "$(name_of_thermo)" "$name0"
+check_eq "no raw-byte body blocked a flow" \
+	"$(gw curl -s --max-time 5 -H 'Content-Type: application/json' \
+		-d '{"jsonrpc":"2.0","id":1,"method":"list_device_flows","params":{"device":"02:00:00:00:00:10"}}' \
+		"$URL/spin_api/jsonrpc" | grep -c '"blocked":1' || true)" 0
 
 # --- malformed frames among good traffic
 mqtt_capture_stop
