@@ -107,7 +107,8 @@ int pidfile_create(const char *path)
 		return -EEXIST;
 	}
 	if (old)
-		pr_info("pid_file: %s: replacing the stale PID %ld (no such spind runs)", path, old);
+		pr_info("pid_file: %s: replacing the stale PID %ld (no such spind runs)", path,
+			old);
 
 	/* Written beside it and renamed into place: a reader never sees half a file. */
 	snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid());
