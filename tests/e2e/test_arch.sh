@@ -49,12 +49,13 @@ inner() { # OBJ LABEL DIR
 		"$(bpftool -j map dump pinned "$bpf/spin_flows4" | "$PY" -c \
 			'import json,sys; print(len(json.load(sys.stdin)))')" 1
 
-	# Block 203.0.113.10 (IPv4-mapped) and tell the fast path policy exists (spin_cfg).
+	# Block 203.0.113.10 (IPv4-mapped) and tell the fast path policy exists (spin_cfg: 40
+	# bytes, layout_version, policy_gen, clock_sec, n_addr_block = 1, the other counts 0).
 	# shellcheck disable=SC2046
 	bpftool map update pinned "$bpf/spin_addrpol" key hex 00 00 00 00 00 00 00 00 00 00 ff ff \
 		cb 00 71 0a value hex 01 00 00 00 &&
 		bpftool map update pinned "$bpf/spin_cfg" key hex 00 00 00 00 value hex \
-			01 00 00 00 02 00 00 00 00 00 00 00 01 00 00 00 $(printf '00 %.0s' $(seq 16)) ||
+			01 00 00 00 02 00 00 00 00 00 00 00 01 00 00 00 $(printf '00 %.0s' $(seq 24)) ||
 		fail "$arch: policy maps updated" "bpftool map update failed"
 	check_eq "$arch: XDP drops a blocked packet" "$(run spin_xdp blocked)" 1
 	check_eq "$arch: TC ingress drops a blocked packet (TC_ACT_SHOT)" \
