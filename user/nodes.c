@@ -14,6 +14,7 @@
 #include <utlist.h>
 
 #include "nodes.h"
+#include "utf8.h"
 
 /* Eviction looks at this many LRU candidates at most before giving up (all protected). */
 #define EVICT_SCAN 1024
@@ -411,41 +412,6 @@ static bool valid_domain(const char *d)
 	return true;
 }
 
-static bool valid_utf8(const unsigned char *s)
-{
-	while (*s) {
-		int n;
-		uint32_t cp;
-
-		if (*s < 0x80) {
-			s++;
-			continue;
-		} else if ((*s & 0xe0) == 0xc0) {
-			n = 1;
-			cp = *s & 0x1f;
-		} else if ((*s & 0xf0) == 0xe0) {
-			n = 2;
-			cp = *s & 0x0f;
-		} else if ((*s & 0xf8) == 0xf0) {
-			n = 3;
-			cp = *s & 0x07;
-		} else {
-			return false;
-		}
-		s++;
-		for (int i = 0; i < n; i++, s++) {
-			if ((*s & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (*s & 0x3f);
-		}
-		/* Overlong forms, surrogates and values past U+10FFFF. */
-		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-			return false;
-	}
-	return true;
-}
-
 static bool valid_name(const char *name)
 {
 	const char *p;
@@ -458,7 +424,7 @@ static bool valid_name(const char *name)
 		if (c < 0x20 || c == 0x7f || strchr("<>\"'&", c))
 			return false;
 	}
-	return valid_utf8((const unsigned char *)name);
+	return utf8_valid(name, strlen(name));
 }
 
 /* ---- public API ---- */

@@ -10,6 +10,7 @@
 
 #include "log.h"
 #include "oui.h"
+#include "utf8.h"
 
 #define FIELD_MAX 256 /* bytes of a CSV field looked at; the rest is ignored */
 
@@ -120,20 +121,6 @@ static int skip_record(const char **p, const char *end, int term)
 	return term;
 }
 
-static bool utf8_valid(const unsigned char *s)
-{
-	while (*s) {
-		int extra = *s < 0x80 ? 0 : (*s & 0xe0) == 0xc0 ? 1 : (*s & 0xf0) == 0xe0 ? 2 : 3;
-
-		if ((*s >= 0x80 && *s < 0xc2) || *s > 0xf4)
-			return false;
-		for (s++; extra > 0; extra--, s++)
-			if ((*s & 0xc0) != 0x80)
-				return false;
-	}
-	return true;
-}
-
 /* Control characters become spaces, runs of spaces one, the ends are trimmed, and the name is
  * cut to OUI_NAME_MAX bytes at a character boundary. Returns false if nothing usable is left. */
 static bool clean_name(char *s)
@@ -155,7 +142,7 @@ static bool clean_name(char *s)
 	while (w > 0 && s[w - 1] == ' ')
 		w--;
 	s[w] = '\0';
-	return w > 0 && utf8_valid((unsigned char *)s) && strcmp(s, "Private") != 0;
+	return w > 0 && utf8_valid(s, strlen(s)) && strcmp(s, "Private") != 0;
 }
 
 static bool parse_prefix(const char *s, uint32_t *prefix)

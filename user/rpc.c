@@ -14,6 +14,7 @@
 #include "nodes.h"
 #include "policy.h"
 #include "rpc.h"
+#include "utf8.h"
 #include "traffic.h"
 
 enum arg_type { ARG_INT, ARG_STRING, ARG_COMPLEX };
@@ -570,44 +571,6 @@ static bool has_escaped_nul(const char *body, size_t len)
 }
 
 /*
- * Length of the UTF-8 sequence at p (at most n bytes), or 0 when it is not one: RFC 3629, so no
- * overlong forms, no surrogates (U+D800-U+DFFF) and nothing above U+10FFFF.
- */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-	size_t len;
-	unsigned char lo = 0x80, hi = 0xbf;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		len = 2;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		len = 3;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		len = 4;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	/* The second byte's range is narrower after E0, ED, F0 and F4. */
-	if (p[0] == 0xe0)
-		lo = 0xa0;
-	else if (p[0] == 0xed)
-		hi = 0x9f;
-	else if (p[0] == 0xf0)
-		lo = 0x90;
-	else if (p[0] == 0xf4)
-		hi = 0x8f;
-	if (p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if (p[i] < 0x80 || p[i] > 0xbf)
-			return 0;
-	return len;
-}
-
-/*
  * What JSON's grammar asks and cJSON does not check, before cJSON sees the body: UTF-8 text
  * (else an "id" or "method" would go back out as invalid bytes) and no raw control character
  * (below 0x20) inside a string, nor outside one except the whitespace tab, LF and CR. cJSON
@@ -620,7 +583,7 @@ static int check_text(const char *body, size_t len, struct rpc_reply *r)
 	bool in_str = false;
 
 	for (size_t i = 0; i < len;) {
-		size_t n = utf8_len(b + i, len - i);
+		size_t n = utf8_seq_len(b + i, len - i);
 
 		if (!n) {
 			fail(r, RPC_PARSE_ERROR,
