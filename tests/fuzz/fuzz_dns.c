@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-// fuzz-sources: user/dns.c user/nodes.c
+// fuzz-sources: user/dns.c user/nodes.c user/utf8.c
 // fuzz-options: -max_len=1408
 /*
  * libFuzzer target for user/dns.c: each input is one DNS message, handled as a query from a

@@ -4,7 +4,7 @@
  * (no kernel). Every answer must be a JSON object with "jsonrpc":"2.0" and exactly one of
  * result/error; anything else, a crash, a leak or undefined behaviour is a finding.
  */
-// fuzz-sources: user/rpc.c user/nodes.c user/policy.c user/traffic.c user/lan.c user/log.c user/kernel.c user/netif.c user/mqtt.c user/loop.c user/config.c user/statefile.c
+// fuzz-sources: user/rpc.c user/nodes.c user/policy.c user/traffic.c user/lan.c user/log.c user/kernel.c user/netif.c user/mqtt.c user/loop.c user/config.c user/statefile.c user/utf8.c
 // fuzz-options: -max_len=4096 -dict=tests/fuzz/corpus/rpc.dict
 #include <stdint.h>
 #include <stdlib.h>
