@@ -113,6 +113,14 @@ spind_refused "pid_file holds something else" 2 \
 	"${ARGS[@]}" -o "pid_file=$E2E_TMP/precious"
 check_eq "pid_file holding something else is left alone" "$(cat "$E2E_TMP/precious")" \
 	"precious text"
+# a pin_dir whose parent is no BPF filesystem: refused, nothing mounted over the parent (a
+# pin_dir of /etc/x once covered /etc with a bpffs)
+mkdir -p "$E2E_TMP/notbpf" && echo keep >"$E2E_TMP/notbpf/keep"
+spind_refused "pin_dir outside a BPF filesystem" 1 \
+	"pin_dir $E2E_TMP/notbpf/pins: $E2E_TMP/notbpf is not a BPF filesystem" \
+	"${ARGS[@]}" -o "pin_dir=$E2E_TMP/notbpf/pins"
+check_eq "nothing is mounted over pin_dir's parent" \
+	"$(stat -f -c %T "$E2E_TMP/notbpf" | grep -c bpf) $(cat "$E2E_TMP/notbpf/keep")" "0 keep"
 
 spind_start "${ARGS[@]}" || { e2e_done; exit 1; }
 check_eq "pid_file holds spind's PID" "$(cat "$PIDF" 2>/dev/null)" "$SPIND_PID"
