@@ -814,19 +814,24 @@ int kernel_macpol_get(const __u8 mac[6], __u32 *flags)
 	return bpf_map_lookup_elem(fd, &key, flags) ? -errno : 0;
 }
 
-int kernel_macpol_set(const __u8 mac[6], __u32 flags)
+/* The two maps keyed by MAC (spin_macpol, spin_capmac): a value, or 0 to remove the MAC. */
+static int mac_map_set(int fd, const __u8 mac[6], __u32 value)
 {
 	struct spin_mac_key key = {};
-	int fd = macpol_fd();
 
 	if (fd < 0)
 		return fd;
 	memcpy(key.mac, mac, sizeof(key.mac));
-	if (flags)
-		return bpf_map_update_elem(fd, &key, &flags, BPF_ANY) ? -errno : 0;
+	if (value)
+		return bpf_map_update_elem(fd, &key, &value, BPF_ANY) ? -errno : 0;
 	if (bpf_map_delete_elem(fd, &key) && errno != ENOENT)
 		return -errno;
 	return 0;
+}
+
+int kernel_macpol_set(const __u8 mac[6], __u32 flags)
+{
+	return mac_map_set(macpol_fd(), mac, flags);
 }
 
 int kernel_macpol_count(void)
@@ -847,17 +852,7 @@ int kernel_macpol_count(void)
 
 int kernel_capmac_set(const __u8 mac[6], __u32 streams)
 {
-	struct spin_mac_key key = {};
-	int fd = kernel_capmac_fd();
-
-	if (fd < 0)
-		return fd;
-	memcpy(key.mac, mac, sizeof(key.mac));
-	if (streams)
-		return bpf_map_update_elem(fd, &key, &streams, BPF_ANY) ? -errno : 0;
-	if (bpf_map_delete_elem(fd, &key) && errno != ENOENT)
-		return -errno;
-	return 0;
+	return mac_map_set(kernel_capmac_fd(), mac, streams);
 }
 
 int kernel_capmac_clear(void)

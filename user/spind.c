@@ -286,22 +286,28 @@ static void on_node_seen(struct node *n, void *ctx)
 struct id_list {
 	uint32_t ids[1024];
 	unsigned int n;
+	bool devices_only;
 };
-
-static void collect_unnamed_device(struct node *n, void *ctx)
-{
-	struct id_list *l = ctx;
-
-	if (node_mac(n) && !node_name(n) && l->n < sizeof(l->ids) / sizeof(l->ids[0]))
-		l->ids[l->n++] = node_id(n);
-}
 
 static void collect_unnamed(struct node *n, void *ctx)
 {
 	struct id_list *l = ctx;
 
-	if (!node_name(n) && l->n < sizeof(l->ids) / sizeof(l->ids[0]))
+	if (!node_name(n) && (!l->devices_only || node_mac(n)) &&
+	    l->n < sizeof(l->ids) / sizeof(l->ids[0]))
 		l->ids[l->n++] = node_id(n);
+}
+
+/* Gives the nodes without a name (devices only: the ones a lease can name) their stored one. */
+static void apply_names(bool devices_only)
+{
+	static struct id_list l;
+
+	l.n = 0;
+	l.devices_only = devices_only;
+	nodes_foreach(collect_unnamed, &l);
+	for (unsigned int i = 0; i < l.n; i++)
+		names_apply(nodes_by_id(l.ids[i]));
 }
 
 /*
@@ -310,25 +316,14 @@ static void collect_unnamed(struct node *n, void *ctx)
  */
 static void name_restored_nodes(void)
 {
-	static struct id_list l;
-
-	l.n = 0;
-	nodes_foreach(collect_unnamed, &l);
-	for (unsigned int i = 0; i < l.n; i++)
-		names_apply(nodes_by_id(l.ids[i]));
+	apply_names(false);
 }
 
 /* New DHCP leases may name devices we already know. */
 static void refresh_lease_names(void)
 {
-	static struct id_list l;
-
-	if (names_poll_leases() <= 0)
-		return;
-	l.n = 0;
-	nodes_foreach(collect_unnamed_device, &l);
-	for (unsigned int i = 0; i < l.n; i++)
-		names_apply(nodes_by_id(l.ids[i]));
+	if (names_poll_leases() > 0)
+		apply_names(true);
 }
 
 static void on_name_set(const struct node *n, const char *name, void *ctx)
