@@ -225,6 +225,32 @@ static __always_inline void spin_slot_mac(struct spin_flow_val *val, const struc
 }
 
 /*
+ * An existing slot on the flow-map path, at an ingress hook: the MAC of a side it has none of
+ * yet. A slot first seen at egress takes this packet's as its mac; a slot holding the other
+ * side's takes it as mac2. Never on the flow-cache path: a flow's second packet, usually the
+ * first of its reply, takes the flow map, which is what gives the answering side its MAC.
+ */
+static __always_inline void spin_slot_mac_more(struct spin_flow_val *val, const struct spin_acct *a)
+{
+	long err;
+
+	if (!a->frame || (val->flags & SPIN_FLOW_F_MAC2))
+		return;
+	if (!(val->flags & SPIN_FLOW_F_MAC)) {
+		spin_slot_mac(val, a);
+		return;
+	}
+	if (val->mac_dir == a->dir)
+		return;
+	if (a->xdp)
+		err = bpf_xdp_load_bytes(a->frame, SPIN_ETH_SRC_OFF, val->mac2, sizeof(val->mac2));
+	else
+		err = bpf_skb_load_bytes(a->frame, SPIN_ETH_SRC_OFF, val->mac2, sizeof(val->mac2));
+	if (!err)
+		val->flags |= SPIN_FLOW_F_MAC2;
+}
+
+/*
  * The verdict of an existing flow for this CPU's slot: cached unless policy_gen moved. A slot
  * with ifindex 0 was never touched on this CPU (the flow was created on another one): it is
  * initialised here and always evaluated, so a zero policy_gen cannot pass for a cached one.
@@ -319,6 +345,7 @@ static __always_inline __u8 spin_flow_account(void *map, const void *mkey, int v
 		}
 	}
 	verdict = spin_slot_verdict(cfg, mkey, v4, val, a);
+	spin_slot_mac_more(val, a);
 	spin_slot_count(cfg, val, a, verdict);
 	if (fc && a->count && verdict == SPIN_VERDICT_PASS)
 		spin_fc_take(fc, fkey, mkey, v4, cfg, val);

@@ -152,6 +152,13 @@ enum spin_verdict {
  * address's MAC when no neighbour entry tells it (a bridge that does not route).
  */
 #define SPIN_FLOW_F_MAC 0x08
+/*
+ * mac2 holds the Ethernet source of the other side (the one mac_dir does not name), from the
+ * first packet of that side this CPU's slot received at an ingress hook on the flow-map path
+ * (a flow's second packet, its reply, takes that path): a LAN host that only answers, such as
+ * the receiver of a flow between two devices behind a bridge, gets its MAC too.
+ */
+#define SPIN_FLOW_F_MAC2 0x10
 
 /*
  * Per-CPU counters of one flow (spin_flows is a per-CPU hash, so the fast path needs no atomic
@@ -172,7 +179,7 @@ struct spin_flow_val {
 	__u8 flags;	  /* SPIN_FLOW_F_* */
 	__u8 mac_dir;	  /* enum spin_flow_dir of the endpoint 'mac' belongs to */
 	__u8 mac[6];	  /* with SPIN_FLOW_F_MAC: that endpoint's Ethernet address */
-	__u8 pad[6];
+	__u8 mac2[6];	  /* with SPIN_FLOW_F_MAC2: the other endpoint's */
 };
 SPIN_ASSERT_SIZE(struct spin_flow_val, 80);
 

@@ -38,7 +38,7 @@ struct flow_entry {
 	uint32_t seen_sweep;
 	uint32_t order_sweep; /* the sweep that put it at order_idx of f.order */
 	uint32_t order_idx;
-	bool mac_told; /* the flow's MAC went to mac_cb */
+	uint8_t mac_told; /* bit 1 << side: that side's MAC went to mac_cb */
 	struct flow_cookie cookie;
 	UT_hash_handle hh;
 };
@@ -163,14 +163,19 @@ void flows_set_mac_cb(flows_mac_cb cb, void *ctx)
 }
 
 /* Folds the per-CPU values of one flow into one. The initiator is the one a TCP SYN named,
- * else the one recorded by the CPU that created the entry. */
+ * else the one recorded by the CPU that created the entry. MACs: for each side, the creating
+ * slot's, else the first one a slot recorded (as mac or as mac2); mac_dir names the side of
+ * mac, and mac2 (SPIN_FLOW_F_MAC2) is the other side's. */
 static void sum_cpus(const struct spin_flow_val *v, struct spin_flow_val *out)
 {
-	int created = -1, syn = -1, mac = -1, best;
+	int created = -1, syn = -1, best;
+	const uint8_t *side_mac[2] = {NULL, NULL};
+	bool side_created[2] = {false, false};
 
 	memset(out, 0, sizeof(*out));
 	for (int c = 0; c < f.ncpus; c++) {
 		const struct spin_flow_val *p = &v[c];
+		bool cr = p->flags & SPIN_FLOW_F_CREATED;
 
 		if (!p->ifindex)
 			continue; /* this CPU never saw the flow */
@@ -184,24 +189,43 @@ static void sum_cpus(const struct spin_flow_val *v, struct spin_flow_val *out)
 			out->last_seen = p->last_seen;
 		if (!out->first_seen || p->first_seen < out->first_seen)
 			out->first_seen = p->first_seen;
-		if ((p->flags & SPIN_FLOW_F_CREATED) && created < 0)
+		if (cr && created < 0)
 			created = c;
 		if ((p->flags & SPIN_FLOW_F_SYN_SEEN) && syn < 0)
 			syn = c;
-		/* the creating slot's MAC, else the first one a slot recorded */
-		if ((p->flags & SPIN_FLOW_F_MAC) && (mac < 0 || (p->flags & SPIN_FLOW_F_CREATED)))
-			mac = c;
+		if (p->flags & SPIN_FLOW_F_MAC) {
+			int d = p->mac_dir & 1;
+
+			if (!side_mac[d] || (cr && !side_created[d])) {
+				side_mac[d] = p->mac;
+				side_created[d] = cr;
+			}
+			if ((p->flags & SPIN_FLOW_F_MAC2) &&
+			    (!side_mac[!d] || (cr && !side_created[!d]))) {
+				side_mac[!d] = p->mac2;
+				side_created[!d] = cr;
+			}
+		}
 	}
 	best = syn >= 0 ? syn : created;
 	if (best >= 0) {
 		out->initiator = v[best].initiator;
 		out->ifindex = v[best].ifindex;
-		out->flags = v[best].flags & ~SPIN_FLOW_F_MAC;
+		out->flags = v[best].flags & ~(SPIN_FLOW_F_MAC | SPIN_FLOW_F_MAC2);
 	}
-	if (mac >= 0) {
+	/* mac: the creating slot's side when it has one, else whichever side is known */
+	if (created >= 0 && (v[created].flags & SPIN_FLOW_F_MAC) &&
+	    side_mac[v[created].mac_dir & 1])
+		out->mac_dir = v[created].mac_dir & 1;
+	else
+		out->mac_dir = side_mac[SPIN_DIR_AB] ? SPIN_DIR_AB : SPIN_DIR_BA;
+	if (side_mac[out->mac_dir]) {
 		out->flags |= SPIN_FLOW_F_MAC;
-		out->mac_dir = v[mac].mac_dir;
-		memcpy(out->mac, v[mac].mac, sizeof(out->mac));
+		memcpy(out->mac, side_mac[out->mac_dir], sizeof(out->mac));
+		if (side_mac[!out->mac_dir]) {
+			out->flags |= SPIN_FLOW_F_MAC2;
+			memcpy(out->mac2, side_mac[!out->mac_dir], sizeof(out->mac2));
+		}
 	}
 }
 
@@ -327,6 +351,17 @@ static bool is_idle(const struct spin_flow_val *sum, uint32_t now, const struct 
 	return now >= sum->last_seen && now - sum->last_seen >= limit;
 }
 
+/* Once per flow and side, even one this run found (a restart) before it had a mac_cb. */
+static void tell_mac(struct flow_entry *e, const struct spin_flow_key *key, int side,
+		     const uint8_t mac[6], uint32_t ifindex)
+{
+	if (e->mac_told & (1u << side))
+		return;
+	e->mac_told |= 1u << side;
+	f.st.macs++;
+	f.mac_cb(side == SPIN_DIR_AB ? &key->addr_a : &key->addr_b, mac, ifindex, f.mac_ctx);
+}
+
 /* key: the full key (an IPv4 one converted from spin_flows4's). */
 static void process_one(const struct spin_flow_key *key, const struct spin_flow_val *vals,
 			uint32_t now, const struct flow_map *m, uint64_t n_flows, flows_delta_cb cb,
@@ -341,12 +376,12 @@ static void process_one(const struct spin_flow_key *key, const struct spin_flow_
 	if (!e)
 		return;
 	e->seen_sweep = f.sweep_no;
-	/* once per flow, even one this run found (a restart) before it had a mac_cb */
-	if (!e->mac_told && (sum.flags & SPIN_FLOW_F_MAC) && f.mac_cb) {
-		e->mac_told = true;
-		f.st.macs++;
-		f.mac_cb(sum.mac_dir == SPIN_DIR_AB ? &key->addr_a : &key->addr_b, sum.mac,
-			 sum.ifindex, f.mac_ctx);
+	if ((sum.flags & SPIN_FLOW_F_MAC) && f.mac_cb) {
+		int d = sum.mac_dir & 1;
+
+		tell_mac(e, key, d, sum.mac, sum.ifindex);
+		if (sum.flags & SPIN_FLOW_F_MAC2)
+			tell_mac(e, key, !d, sum.mac2, sum.ifindex);
 	}
 	if (created && f.baseline) {
 		memcpy(e->bytes, sum.bytes, sizeof(e->bytes));

@@ -39,8 +39,9 @@ struct row {
 	uint64_t b_ab, b_ba, p_ab, p_ba, blk_b, blk_p;
 	int init; /* 0: unchecked, else 1 + expected initiator */
 	uint8_t flags;
-	int mac; /* 0: unchecked, -1: no MAC, else 1 + the side the packet's MAC belongs to */
-	int dns; /* DNS events expected */
+	int mac;  /* 0: unchecked, -1: no MAC, else 1 + the side the packet's MAC belongs to */
+	int mac2; /* 0: unchecked, -1: no mac2, 1: the other side's MAC is the frame's source */
+	int dns;  /* DNS events expected */
 	uint16_t l3, l4, dns_off, cap;
 	void (*setup)(struct h_env *e); /* policy changes before the packet */
 };
@@ -102,6 +103,68 @@ static const struct row basic[] = {
 	 .init = 1 + SPIN_DIR_BA,
 	 .flags = SPIN_FLOW_F_SYN_SEEN | SPIN_FLOW_F_CREATED,
 	 .mac = 1 + SPIN_DIR_BA},
+	{"v4 UDP from A at ingress: A's MAC, none of B yet",
+	 {.family = 4,
+	  .src = V4A,
+	  .dst = "203.0.113.31",
+	  .proto = UDP,
+	  .sport = 5100,
+	  .dport = 6100},
+	 H_IN,
+	 .verdict = TC_ACT_UNSPEC,
+	 .st = {[SPIN_STAT_FLOW_NEW] = 1},
+	 .key = {UDP, V4A, 5100, "203.0.113.31", 6100},
+	 .b_ab = 28,
+	 .p_ab = 1,
+	 .mac = 1 + SPIN_DIR_AB,
+	 .mac2 = -1},
+	{"v4 UDP answer from B at ingress (flow-map path): B's MAC as mac2",
+	 {.family = 4,
+	  .src = "203.0.113.31",
+	  .dst = V4A,
+	  .proto = UDP,
+	  .sport = 6100,
+	  .dport = 5100},
+	 H_IN,
+	 .verdict = TC_ACT_UNSPEC,
+	 .key = {UDP, V4A, 5100, "203.0.113.31", 6100},
+	 .b_ab = 28,
+	 .b_ba = 28,
+	 .p_ab = 1,
+	 .p_ba = 1,
+	 .flags = SPIN_FLOW_F_MAC2,
+	 .mac = 1 + SPIN_DIR_AB,
+	 .mac2 = 1},
+	{"v6 UDP created at egress: no MAC",
+	 {.family = 6,
+	  .src = "2001:db8:203::31",
+	  .dst = V6A,
+	  .proto = UDP,
+	  .sport = 6200,
+	  .dport = 5200},
+	 H_OUT,
+	 .verdict = TC_ACT_UNSPEC,
+	 .st = {[SPIN_STAT_FLOW_NEW] = 1},
+	 .key = {UDP, V6A, 5200, "2001:db8:203::31", 6200},
+	 .b_ba = 48,
+	 .p_ba = 1,
+	 .mac = -1},
+	{"v6 UDP answer at ingress: the answering side's MAC",
+	 {.family = 6,
+	  .src = V6A,
+	  .dst = "2001:db8:203::31",
+	  .proto = UDP,
+	  .sport = 5200,
+	  .dport = 6200},
+	 H_IN,
+	 .verdict = TC_ACT_UNSPEC,
+	 .key = {UDP, V6A, 5200, "2001:db8:203::31", 6200},
+	 .b_ab = 48,
+	 .b_ba = 48,
+	 .p_ab = 1,
+	 .p_ba = 1,
+	 .mac = 1 + SPIN_DIR_AB,
+	 .mac2 = -1},
 	{"v4 UDP with Ethernet padding counts IP bytes only",
 	 {.family = 4,
 	  .src = V4A,
@@ -926,6 +989,15 @@ static void check_flow_mac(const struct row *r, const struct h_flow *f)
 	CHECK_INT(f->mac_dir, r->mac - 1, name);
 	snprintf(name, sizeof(name), "%s: MAC is the frame's source", r->name);
 	CHECK(memcmp(f->mac, pb_smac, 6) == 0, name);
+	if (!r->mac2)
+		return;
+	snprintf(name, sizeof(name), "%s: other side's MAC %s", r->name,
+		 r->mac2 > 0 ? "recorded" : "absent");
+	CHECK_INT(!!(f->flags & SPIN_FLOW_F_MAC2), r->mac2 > 0, name);
+	if (r->mac2 > 0) {
+		snprintf(name, sizeof(name), "%s: other side's MAC is the frame's source", r->name);
+		CHECK(memcmp(f->mac2, pb_smac, 6) == 0, name);
+	}
 }
 
 static void run_row(struct h_env *e, const struct row *r)

@@ -37,7 +37,7 @@ struct h_env {
 struct h_flow {
 	uint64_t bytes[2], packets[2], blk_bytes, blk_packets;
 	uint8_t initiator, flags, verdict; /* from the slot that created the flow */
-	uint8_t mac_dir, mac[6];
+	uint8_t mac_dir, mac[6], mac2[6];
 	uint32_t first_seen, last_seen; /* the CPUs' earliest and latest */
 };
 
@@ -298,6 +298,7 @@ static inline int h_flow_map(struct h_env *e, const struct h_key *ks, struct h_f
 			f->verdict = v->verdict;
 			f->mac_dir = v->mac_dir;
 			memcpy(f->mac, v->mac, sizeof(f->mac));
+			memcpy(f->mac2, v->mac2, sizeof(f->mac2));
 		}
 	}
 	return 0;

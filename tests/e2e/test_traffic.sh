@@ -64,6 +64,7 @@ QUIET_HOST=camera QUIET_IP=192.0.2.11 QUIET_MAC=02:00:00:00:00:11
 forget_quiet_host() { # before spind starts: no neighbour entry can tell it the MAC
 	gw ip -4 neigh flush to "$QUIET_IP" 2>/dev/null || true
 	gw ip -6 neigh flush to 2001:db8:1::11 2>/dev/null || true
+	gw ip -4 neigh flush to "$ANSWER_IP" 2>/dev/null || true
 }
 
 quiet_host_mac() { # MQTT-FILE
@@ -82,6 +83,31 @@ for _ in range(3):
 		"$(gw ip -4 neigh show to "$QUIET_IP" | wc -l)" 0
 	check_eq "bridge: $QUIET_HOST, which never talks to the gateway, has its MAC (from its flow)" \
 		"$mac" "\"$QUIET_MAC\""
+}
+
+# Bridge mode: a LAN host that only answers (the laptop refuses a TCP connection from the camera
+# with a RST, in the same flow) sends no flow's first packet; its MAC comes from its answer.
+ANSWER_HOST=laptop ANSWER_IP=192.0.2.13 ANSWER_MAC=02:00:00:00:00:13
+
+answering_host_mac() { # MQTT-FILE
+	local mac=""
+	in_ns "$QUIET_HOST" ip neigh replace "$ANSWER_IP" lladdr "$ANSWER_MAC" dev eth0 nud permanent
+	in_ns "$ANSWER_HOST" ip neigh replace "$QUIET_IP" lladdr "$QUIET_MAC" dev eth0 nud permanent
+	in_ns "$QUIET_HOST" "$E2E_PY" -c 'import socket
+for port in (81, 82, 83):
+    try:
+        socket.create_connection(("192.0.2.13", port), timeout=2).close()
+    except OSError:
+        pass'
+	for _ in $(seq 1 20); do
+		mac=$(mqtt_node_field "$1" "$ANSWER_IP" mac)
+		[ "$mac" = "\"$ANSWER_MAC\"" ] && break
+		sleep 0.5
+	done
+	check_eq "bridge: the gateway has no neighbour entry for $ANSWER_HOST" \
+		"$(gw ip -4 neigh show to "$ANSWER_IP" | wc -l)" 0
+	check_eq "bridge: $ANSWER_HOST, which only answers, has its MAC on its address (from its answer)" \
+		"$mac" "\"$ANSWER_MAC\""
 }
 
 # Bridge mode: a station that has no address yet and sends one non-IP frame is only in the
@@ -171,6 +197,7 @@ run_mode() { # MODE
 			"$(mqtt_node_field "$mqtt" "$DEVICE_KEYS" mac)" '"02:00:00:00:00:10"'
 		if [ "$mode" = bridge ]; then
 			quiet_host_mac "$mqtt"
+			answering_host_mac "$mqtt"
 			fdb_station "$mqtt"
 		fi
 		local domains

@@ -266,6 +266,93 @@ static void test_snapshot(void)
 	close(other);
 }
 
+/* --- MACs: each side of a flow whose MAC a slot recorded goes to mac_cb, once --- */
+
+static struct {
+	int calls;
+	uint8_t side_mac[2][6]; /* by the side of the key the address is (a: 0, b: 1) */
+	int side_calls[2];
+	const struct spin_flow_key *key;
+} mc;
+
+static void on_mac(const struct spin_addr *ip, const uint8_t mac[6], uint32_t ifindex, void *ctx)
+{
+	int side = memcmp(ip, &mc.key->addr_a, sizeof(*ip)) == 0 ? 0 : 1;
+
+	mc.calls++;
+	mc.side_calls[side]++;
+	memcpy(mc.side_mac[side], mac, 6);
+}
+
+static void noop_delta(const struct flow_delta *d, void *ctx)
+{
+}
+
+static const uint8_t mac_a[6] = {2, 0, 0, 0, 0, 0xa}, mac_b[6] = {2, 0, 0, 0, 0, 0xb};
+
+static void test_macs(void)
+{
+	int fd = snap_map();
+	struct spin_flow_key k;
+
+	CHECK(fd >= 0, "macs: a map");
+	if (fd < 0)
+		return;
+	make_key(7, &k);
+	mc.key = &k;
+	CHECK_INT(flows_init(fd, -1, IDLE_S, false), 0, "macs: flows_init");
+	flows_set_mac_cb(on_mac, NULL);
+
+	/* the creating slot knows side A only */
+	memset(t.vals, 0, sizeof(*t.vals) * (size_t)t.ncpus);
+	t.vals[0].ifindex = 2;
+	t.vals[0].last_seen = 1;
+	t.vals[0].flags = SPIN_FLOW_F_CREATED | SPIN_FLOW_F_MAC;
+	t.vals[0].mac_dir = SPIN_DIR_AB;
+	memcpy(t.vals[0].mac, mac_a, 6);
+	CHECK_INT(bpf_map_update_elem(fd, &k, t.vals, BPF_ANY), 0, "macs: a flow with A's MAC");
+	flows_sweep(1, noop_delta, NULL);
+	CHECK_INT(mc.calls, 1, "macs: A's MAC told");
+	CHECK(mc.side_calls[0] == 1 && memcmp(mc.side_mac[0], mac_a, 6) == 0,
+	      "macs: ... for address A");
+
+	/* the answer gave the same slot B's MAC (mac2): told once, for B */
+	t.vals[0].flags |= SPIN_FLOW_F_MAC2;
+	memcpy(t.vals[0].mac2, mac_b, 6);
+	CHECK_INT(bpf_map_update_elem(fd, &k, t.vals, BPF_ANY), 0, "macs: B's MAC as mac2");
+	flows_sweep(2, noop_delta, NULL);
+	flows_sweep(3, noop_delta, NULL);
+	CHECK_INT(mc.calls, 2, "macs: B's MAC told, each side once");
+	CHECK(mc.side_calls[1] == 1 && memcmp(mc.side_mac[1], mac_b, 6) == 0,
+	      "macs: ... for address B");
+	flows_destroy();
+
+	/* another CPU's slot, first reached by B's answer, holds B's MAC as its mac */
+	if (t.ncpus > 1) {
+		memset(&mc.side_calls, 0, sizeof(mc.side_calls));
+		mc.calls = 0;
+		CHECK_INT(bpf_map_delete_elem(fd, &k), 0, "macs: flow removed");
+		CHECK_INT(flows_init(fd, -1, IDLE_S, false), 0, "macs: flows_init again");
+		flows_set_mac_cb(on_mac, NULL);
+		t.vals[0].flags &= (uint8_t)~SPIN_FLOW_F_MAC2;
+		t.vals[1].ifindex = 2;
+		t.vals[1].last_seen = 1;
+		t.vals[1].flags = SPIN_FLOW_F_MAC;
+		t.vals[1].mac_dir = SPIN_DIR_BA;
+		memcpy(t.vals[1].mac, mac_b, 6);
+		CHECK_INT(bpf_map_update_elem(fd, &k, t.vals, BPF_ANY), 0,
+			  "macs: B's MAC on another CPU");
+		flows_sweep(4, noop_delta, NULL);
+		CHECK(mc.calls == 2 && mc.side_calls[0] == 1 && mc.side_calls[1] == 1 &&
+			      memcmp(mc.side_mac[0], mac_a, 6) == 0 &&
+			      memcmp(mc.side_mac[1], mac_b, 6) == 0,
+		      "macs: both sides told when two CPUs each know one");
+		flows_destroy();
+	}
+	flows_set_mac_cb(NULL, NULL);
+	close(fd);
+}
+
 int main(void)
 {
 	int err;
@@ -284,8 +371,10 @@ int main(void)
 	if (!err && t.vals)
 		test_churn();
 	flows_destroy();
-	if (t.vals)
+	if (t.vals) {
 		test_snapshot();
+		test_macs();
+	}
 	free(t.vals);
 	return check_exit();
 }
