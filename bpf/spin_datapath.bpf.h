@@ -31,13 +31,13 @@
 /* Was the packet received on one of the attached interfaces (so already counted there)? */
 static __always_inline int spin_is_attached(__u32 ifindex)
 {
+	__u32 n = spin_n_ifaces; /* spind may rewrite the list: read it once */
 	int i;
 
 	if (!ifindex)
 		return 0; /* locally generated */
-	SPIN_UNROLL
 	for (i = 0; i < SPIN_MAX_IFACES; i++) {
-		if (i >= spin_n_ifaces)
+		if (i >= n)
 			break;
 		if (spin_ifindexes[i] == ifindex)
 			return 1;

@@ -11,9 +11,14 @@
 
 #include "spin_common.h"
 
-/* The attached interfaces; spind sets these before load (rodata, so the verifier sees them). */
-const volatile __u32 spin_ifindexes[SPIN_MAX_IFACES] = {};
-const volatile __u32 spin_n_ifaces = 0;
+/*
+ * The attached interfaces (egress skips what one of them received: it was counted there).
+ * Writable (.bss, which spind maps): when a port joins a bridge or an interface is re-created,
+ * spind rewrites the list and attaches the programs it has, in milliseconds, instead of
+ * loading new ones (seconds of verification during which the new port went unwatched).
+ */
+volatile __u32 spin_ifindexes[SPIN_MAX_IFACES];
+volatile __u32 spin_n_ifaces;
 const volatile __u8 spin_dns_enabled = 1;
 /* How often each CPU's timer moves its flow cache counts into the flow maps (tests lengthen it). */
 const volatile __u64 spin_fc_flush_ns = 250000000ULL; /* a quarter second */

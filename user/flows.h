@@ -76,7 +76,7 @@ const struct flows_stats *flows_get_stats(void);
 int flows_key_to4(const struct spin_flow_key *key, struct spin_flow_key4 *k4);
 /*
  * What was reported of each flow, to path (atomically), for the next spind on the same pinned
- * maps: spind writes it when it stops or re-attaches. 0 or -errno.
+ * maps: spind writes it when it stops. 0 or -errno.
  */
 int flows_save(const char *path);
 /*

@@ -189,9 +189,6 @@ static int open_and_load(const struct kernel_opts *o)
 	k.skel = spin_bpf__open_opts(&oo);
 	if (!k.skel)
 		return -errno;
-	for (int i = 0; i < o->ifaces->n; i++)
-		k.skel->rodata->spin_ifindexes[i] = (__u32)o->ifaces->ifs[i].ifindex;
-	k.skel->rodata->spin_n_ifaces = (__u32)o->ifaces->n;
 	k.skel->rodata->spin_dns_enabled = o->dns_events;
 	if (o->max_flows) { /* per family: IPv6 in spin_flows, IPv4 in spin_flows4 */
 		bpf_map__set_max_entries(k.skel->maps.spin_flows, o->max_flows);
@@ -205,6 +202,20 @@ static int open_and_load(const struct kernel_opts *o)
 		k.skel = NULL;
 	}
 	return err;
+}
+
+/*
+ * The programs' list of attached interfaces, in their .bss (mapped into spind): read by every
+ * egress packet, so the count is stored last; a packet that races a change is at worst counted
+ * at both hooks or at neither, once.
+ */
+static void write_iface_list(void)
+{
+	volatile __u32 *idx = k.skel->bss->spin_ifindexes;
+
+	for (int i = 0; i < k.n_ifs; i++)
+		idx[i] = (__u32)k.ifs[i].nif.ifindex;
+	__atomic_store_n(&k.skel->bss->spin_n_ifaces, (__u32)k.n_ifs, __ATOMIC_RELEASE);
 }
 
 static int init_cfg(void)
@@ -291,6 +302,7 @@ int kernel_open(const struct kernel_opts *o)
 	k.n_ifs = o->ifaces->n;
 	for (int i = 0; i < k.n_ifs; i++)
 		k.ifs[i].nif = o->ifaces->ifs[i];
+	write_iface_list();
 	if (!k.reused)
 		err = init_cfg();
 	pr_info("BPF programs loaded, maps %s in %s", k.reused ? "reused" : "created", k.pin_dir);
@@ -553,40 +565,101 @@ static int xdp_attach_one(struct kernel_iface_state *st, int prog_fd)
 	return err;
 }
 
-int kernel_attach(void)
+static int attach_iface(struct kernel_iface_state *st)
 {
 	int in_fd = bpf_program__fd(k.skel->progs.spin_tc_ingress);
 	int out_fd = bpf_program__fd(k.skel->progs.spin_tc_egress);
-	int xdp_fd = bpf_program__fd(k.skel->progs.spin_xdp);
 	int err;
 
-	for (int i = 0; i < k.n_ifs; i++) {
-		struct kernel_iface_state *st = &k.ifs[i];
+	err = tc_attach(st, in_fd, out_fd);
+	if (err) {
+		pr_err("%s: attaching TC programs failed: %s%s", st->nif.name, strerror(-err),
+		       err == -EOPNOTSUPP ? " (tc_mode=tcx needs kernel 6.6 or later)" : "");
+		return err;
+	}
+	st->tc_attached = true;
+	if (k.xdp_mode == SPIN_XDP_OFF) {
+		xdp_detach_ours(st->nif.ifindex, st->nif.name);
+		return 0;
+	}
+	err = xdp_attach_one(st, bpf_program__fd(k.skel->progs.spin_xdp));
+	if (err)
+		pr_warn("%s: no XDP (%s): blocked packets are dropped at TC ingress", st->nif.name,
+			strerror(-err));
+	pr_info("%s: attached (TC ingress+egress by %s, XDP %s)", st->nif.name,
+		st->tcx ? "TCX" : "clsact",
+		st->xdp_attached == SPIN_XDP_NATIVE    ? "native"
+		: st->xdp_attached == SPIN_XDP_GENERIC ? "generic"
+						       : "off");
+	return 0;
+}
 
-		err = tc_attach(st, in_fd, out_fd);
-		if (err) {
-			pr_err("%s: attaching TC programs failed: %s%s", st->nif.name,
-			       strerror(-err),
-			       err == -EOPNOTSUPP ? " (tc_mode=tcx needs kernel 6.6 or later)"
-						  : "");
-			return err;
-		}
-		st->tc_attached = true;
-		if (k.xdp_mode == SPIN_XDP_OFF) {
-			xdp_detach_ours(st->nif.ifindex, st->nif.name);
-			continue;
-		}
-		err = xdp_attach_one(st, xdp_fd);
+int kernel_attach(void)
+{
+	for (int i = 0; i < k.n_ifs; i++) {
+		int err = attach_iface(&k.ifs[i]);
+
 		if (err)
-			pr_warn("%s: no XDP (%s): blocked packets are dropped at TC ingress",
-				st->nif.name, strerror(-err));
-		pr_info("%s: attached (TC ingress+egress by %s, XDP %s)", st->nif.name,
-			st->tcx ? "TCX" : "clsact",
-			st->xdp_attached == SPIN_XDP_NATIVE    ? "native"
-			: st->xdp_attached == SPIN_XDP_GENERIC ? "generic"
-							       : "off");
+			return err;
 	}
 	return 0;
+}
+
+static const struct kernel_iface_state *find_iface(int ifindex)
+{
+	for (int i = 0; i < k.n_ifs; i++)
+		if (k.ifs[i].nif.ifindex == ifindex)
+			return &k.ifs[i];
+	return NULL;
+}
+
+static bool in_set(const struct netif_set *set, int ifindex)
+{
+	for (int i = 0; i < set->n; i++)
+		if (set->ifs[i].ifindex == ifindex)
+			return true;
+	return false;
+}
+
+int kernel_set_ifaces(const struct netif_set *now)
+{
+	struct kernel_iface_state next[SPIN_MAX_IFACES] = {0};
+	struct netif_set gone = {.n = 0};
+	int err = 0, n_new = 0;
+
+	for (int i = 0; i < k.n_ifs; i++) {
+		int ifindex = k.ifs[i].nif.ifindex;
+
+		if (in_set(now, ifindex))
+			continue;
+		if (netif_exists(ifindex)) {
+			gone.ifs[gone.n++] = k.ifs[i].nif;
+		} else { /* deleted: the kernel took its hooks, its TCX link pins are left */
+			tcx_detach_one(k.pin_dir, ifindex, true);
+			tcx_detach_one(k.pin_dir, ifindex, false);
+		}
+	}
+	if (gone.n)
+		kernel_detach(&gone, NULL, false);
+	for (int i = 0; i < now->n; i++) {
+		const struct kernel_iface_state *old = find_iface(now->ifs[i].ifindex);
+
+		if (old)
+			next[i] = *old;
+		next[i].nif = now->ifs[i]; /* a port's bridge may have changed */
+		n_new += !old;
+	}
+	/* listed before attaching: a new port's packets are never counted at two hooks */
+	memcpy(k.ifs, next, sizeof(next));
+	k.n_ifs = now->n;
+	write_iface_list();
+	for (int i = 0; i < k.n_ifs; i++) {
+		int e = k.ifs[i].tc_attached ? 0 : attach_iface(&k.ifs[i]);
+
+		err = err ? err : e;
+	}
+	pr_info("interfaces: %d attached (%d new, %d left), same programs", k.n_ifs, n_new, gone.n);
+	return err;
 }
 
 int kernel_detach(const struct netif_set *ifaces, const char *pin_dir, bool unpin)

@@ -34,6 +34,13 @@ struct kernel_iface_state {
 int kernel_open(const struct kernel_opts *opts);
 int kernel_attach(void);
 /*
+ * The set of interfaces changed (a port joined or left a bridge, an interface was re-created):
+ * the loaded programs are attached to the new ones and taken off those that left, with no
+ * reload, so counting and enforcement go on. 0, or the first attach error (the others are
+ * still attached).
+ */
+int kernel_set_ifaces(const struct netif_set *now);
+/*
  * Removes SPIN's TC programs (TCX links, cls_bpf filters) and XDP programs from the interfaces;
  * unpins the maps (and every TCX link left in pin_dir) if unpin.
  */

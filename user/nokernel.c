@@ -24,6 +24,11 @@ int kernel_attach(void)
 	return -EOPNOTSUPP;
 }
 
+int kernel_set_ifaces(const struct netif_set *now)
+{
+	return -EOPNOTSUPP;
+}
+
 int kernel_detach(const struct netif_set *ifaces, const char *pin_dir, bool unpin)
 {
 	return kernel_open(NULL);

@@ -612,13 +612,14 @@ static bool same_ifaces(const struct netif_set *a, const struct netif_set *b)
 
 /*
  * An attached interface was deleted and re-created (a new ifindex), or a bridge gained or lost
- * a port: load the programs again for the new set (the pinned maps are reused, so policy and
- * counters carry over), attach them, and take SPIN's programs off ports that left.
+ * a port: the loaded programs go onto the new set and off ports that left; nothing is
+ * reloaded, so counting and enforcement go on. Only a spind whose programs are not loaded
+ * (none of its interfaces existed, or loading failed) starts the kernel side here.
  */
 static void on_relink(void *ctx)
 {
 	const struct spin_config *cfg = app.cfg;
-	struct netif_set now, gone = {.n = 0};
+	struct netif_set now;
 	int err;
 
 	resolve_present(cfg, &now);
@@ -629,39 +630,34 @@ static void on_relink(void *ctx)
 			"one comes back");
 		return;
 	}
-	for (int i = 0; i < app.ifs.n; i++) {
-		bool kept = false;
-
-		for (int j = 0; j < now.n; j++)
-			kept |= now.ifs[j].ifindex == app.ifs.ifs[i].ifindex;
-		if (!kept && netif_exists(app.ifs.ifs[i].ifindex))
-			gone.ifs[gone.n++] = app.ifs.ifs[i];
-	}
 	pr_info("interfaces changed (%d attached before, %d now): re-attaching", app.ifs.n, now.n);
 	if (app.kernel_open) {
-		/* Report what was counted up to now, then hand over to the new programs. */
-		on_tick(NULL);
-		save_flows(cfg);
-		kernel_events_stop();
-		flows_destroy();
-		kernel_close();
-		app.kernel_open = false;
+		err = kernel_set_ifaces(&now);
+		if (!err) /* else the next link event finds the set changed, and tries again */
+			app.ifs = now;
+	} else {
+		app.ifs = now;
+		err = start_kernel(cfg);
 	}
-	if (gone.n)
-		kernel_detach(&gone, NULL, false);
-	app.ifs = now;
-	err = start_kernel(cfg);
 	if (err)
-		pr_err("re-attaching failed: %s; counting stopped (restart spind to retry)",
-		       strerror(-err));
+		pr_err("re-attaching failed: %s; %s", strerror(-err),
+		       app.kernel_open ? "the interfaces attached before stay so (the next link "
+					 "change tries again)"
+				       : "nothing is counted (restart spind to retry)");
 	else /* stations a new port's bridge learned before it was ours */
 		neigh_refresh();
 }
 
+/*
+ * Link events come in bursts (a new port: created, enslaved, up); the re-attach is cheap and
+ * idempotent, so a short wait gathers a burst without leaving a new port unwatched for long.
+ */
+#define RELINK_DEBOUNCE_MS 100
+
 static void on_link_change(int ifindex, const char *name, bool deleted, void *ctx)
 {
 	if (app.relink)
-		loop_timer_arm(app.relink, 1000);
+		loop_timer_arm(app.relink, RELINK_DEBOUNCE_MS);
 }
 
 static int start_modules(const struct spin_config *cfg)

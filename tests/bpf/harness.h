@@ -101,8 +101,8 @@ static inline int h_open_fc(struct h_env *e, uint32_t max_flows, int dns_enabled
 		if (err)
 			return err;
 	}
-	e->skel->rodata->spin_ifindexes[0] = H_ATTACHED_IF;
-	e->skel->rodata->spin_n_ifaces = 1;
+	e->skel->bss->spin_ifindexes[0] = H_ATTACHED_IF;
+	e->skel->bss->spin_n_ifaces = 1;
 	e->skel->rodata->spin_dns_enabled = dns_enabled;
 	e->skel->rodata->spin_fc_flush_ns = fc_flush_ns;
 	/* as spind sizes them: a row of slots per CPU */

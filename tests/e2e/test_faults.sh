@@ -81,6 +81,17 @@ print(size, rows)
 ' "$@" "$THERMO"
 }
 
+tc_ingress_prog() { # IFACE: the id of the program on its TCX ingress link (or clsact filter)
+	local ifindex
+	ifindex=$(gw cat "/sys/class/net/$1/ifindex" 2>/dev/null) || return 0
+	if [ -e "$PIN/tcx_ingress_$ifindex" ]; then
+		bpftool link show pinned "$PIN/tcx_ingress_$ifindex" 2>/dev/null |
+			sed -n 's/.*prog \([0-9]*\).*/\1/p'
+	else
+		gw tc filter show dev "$1" ingress 2>/dev/null | sed -n 's/.*spin_tc_ingress.* id \([0-9]*\).*/\1/p'
+	fi
+}
+
 spin_attached() { # IFACE: spind's TC ingress program is on it
 	[ "$(spin_tc_progs "$1" ingress "$PIN")" -gt 0 ]
 }
@@ -246,6 +257,7 @@ ping_counted "after lan0 down/up"
 
 # --- the LAN interface is deleted and re-created (new ifindex)
 old_ifindex=$(gw cat /sys/class/net/lan0/ifindex)
+old_prog=$(tc_ingress_prog lan0)
 gw ip link del lan0
 sleep 1
 check_cmd "spind survives the deletion of its interface" kill -0 "$SPIND_PID"
@@ -261,6 +273,11 @@ new_ifindex=$(gw cat /sys/class/net/lan0/ifindex)
 wait_for 5 in_ns thermo ping -c 1 -W 1 192.0.2.1 || true
 if wait_for 10 spin_attached lan0; then
 	ok "spind re-attaches to the re-created lan0 (ifindex $old_ifindex -> $new_ifindex)"
+	# the loaded program, not a new load: seconds of verification left a new port unwatched
+	check_eq "the re-created lan0 runs the program spind had (id $old_prog), nothing reloaded" \
+		"$(tc_ingress_prog lan0)" "$old_prog"
+	check_eq "no TCX link pin of the deleted lan0 left" \
+		"$(ls "$PIN" | grep -c "_$old_ifindex\$" || true)" 0
 	ping_counted "after lan0 was re-created"
 else
 	fail "spind re-attaches to the re-created lan0" \
