@@ -94,7 +94,7 @@ TESTLIB_OBJS := $(patsubst tests/lib/%.c,$(OUT)/tests/lib/%.o,$(TESTLIB_SRCS))
 
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null | grep -v '^vmlinux/')
 
-.PHONY: all deps test demo bench bench-full fuzz soak install uninstall clean format format-check vmlinux deb
+.PHONY: FORCE all deps test demo bench bench-full fuzz soak install uninstall clean format format-check vmlinux deb
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -114,6 +114,13 @@ $(OUT)/include/%.skel.h: $(OUT)/bpf/%.bpf.o | $(OUT)/include
 $(OUT)/user/%.o: user/%.c $(wildcard user/*.h include/*.h) $(SKELS) | $(OUT)/user
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+# The compiled-in web_root follows PREFIX/SHAREDIR: config.o is rebuilt when they change
+# (a 'make' then 'make install PREFIX=/usr' must not keep /usr/local in the binary).
+WEB_ROOT_STAMP := $(OUT)/user/web_root.stamp
+$(WEB_ROOT_STAMP): FORCE | $(OUT)/user
+	$(Q)echo '$(SHAREDIR)/web' | cmp -s - $@ || echo '$(SHAREDIR)/web' >$@
+$(OUT)/user/config.o: $(WEB_ROOT_STAMP)
 
 $(LIBSPIN): $(USER_OBJS)
 	$(call msg,AR,$@)
