@@ -74,7 +74,7 @@ static int parse_url(const char *s, struct url *u)
 	}
 	if (strncmp(s, "http://", 7) != 0) {
 		fprintf(stderr, "spinctl: --url must start with http://, got '%s'\n", s);
-		return -EINVAL;
+		return -EPROTONOSUPPORT; /* said; not "cannot parse" on top */
 	}
 	p = s + 7;
 	slash = strchr(p, '/');
@@ -498,6 +498,25 @@ static int cmd_list(const char *list, bool add, const char *target)
 	return 0;
 }
 
+static int cmd_name(const char *node, const char *name)
+{
+	cJSON *p = cJSON_CreateObject(), *r;
+
+	cJSON_AddNumberToObject(p, "node", atof(node));
+	cJSON_AddStringToObject(p, "name", name);
+	r = call("set_device_name", p);
+	if (!r)
+		return 1;
+	if (opt.json)
+		print_json(r);
+	else if (name[0])
+		printf("node %s named '%s'\n", node, name);
+	else
+		printf("node %s: name cleared\n", node);
+	cJSON_Delete(r);
+	return 0;
+}
+
 static int cmd_rpc(int argc, char **argv)
 {
 	cJSON *p = argc > 1 ? cJSON_CreateObject() : NULL, *r;
@@ -708,14 +727,14 @@ static int dispatch(int argc, char **argv)
 			return cmd_list(lists[i][2], !strcmp(c, lists[i][0]), argv[1]);
 		}
 	if (!strcmp(c, "name")) {
-		if (need(argc, 3, "name <node> <name>") || !looks_int(argv[1])) {
-			fprintf(stderr, "spinctl: name: the node must be a node id\n");
+		if (need(argc, 3, "name <node> <name>"))
+			return 2;
+		if (!looks_int(argv[1])) {
+			fprintf(stderr, "spinctl: name: the node must be a node id, got '%s'\n",
+				argv[1]);
 			return 2;
 		}
-		p = cJSON_CreateObject();
-		cJSON_AddNumberToObject(p, "node", atof(argv[1]));
-		cJSON_AddStringToObject(p, "name", argv[2]);
-		return cmd_result("set_device_name", p, NULL);
+		return cmd_name(argv[1], argv[2]);
 	}
 	if (!strcmp(c, "rpc")) {
 		if (argc < 2)

@@ -198,6 +198,21 @@ check_eq "spinctl block: IPv6 TCP stops" "$got" blocked
 check_cmd "spinctl unblock $REMOTE6" gw "$SPINCTL" unblock $REMOTE6
 tcp_ok thermo $REMOTE6 && got=reach || got=blocked
 check_eq "spinctl unblock: IPv6 TCP flows" "$got" reach
+check_eq "spinctl name N NAME says what it did" \
+	"$(gw "$SPINCTL" name "$thermo_id" "Hall thermostat" 2>&1)" "node $thermo_id named 'Hall thermostat'"
+check_eq "spinctl devices shows the new name" \
+	"$(gw "$SPINCTL" devices | grep -c "$THERMO_MAC.*Hall thermostat")" 1
+check_eq "spinctl name N \"\" clears the name" \
+	"$(gw "$SPINCTL" name "$thermo_id" "" 2>&1)" "node $thermo_id: name cleared"
+gw "$SPINCTL" name "$thermo_id" "Living room thermostat" >/dev/null
+st=0
+err=$(gw "$SPINCTL" name "$thermo_id" 2>&1) || st=$?
+check_eq "spinctl name without a name: usage, status 2, nothing else" "$st: $err" \
+	"2: spinctl: usage: spinctl name <node> <name>"
+st=0
+err=$(gw "$SPINCTL" -u 127.0.0.1:13026 status 2>&1) || st=$?
+check_eq "spinctl -u without http://: one error line" "$st: $err" \
+	"1: spinctl: --url must start with http://, got '127.0.0.1:13026'"
 check_eq "spinctl rpc get_device_data node N" \
 	"$(gw "$SPINCTL" rpc get_device_data node "$thermo_id" | "$E2E_PY" -c 'import json,sys; print(json.load(sys.stdin)["mac"])')" \
 	"$THERMO_MAC"
