@@ -145,7 +145,7 @@ else
 	fail "the rename reached spind (list_devices has $NEW_NAME)" "answer: ${answer:0:200}"
 fi
 
-ui views
+ui views "$NEW_NAME"
 
 # --- the device page's last hour comes from spind: the thermostat's habit (a fetch every 5 s)
 # must have a minute before the history page opens, so that minute can only come from spind.

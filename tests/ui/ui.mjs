@@ -4,7 +4,7 @@
 //
 //   node tests/ui/ui.mjs PHASE [ARGS...]    environment: UI_URL, UI_CDP, UI_SHOTS
 //   phases: open DEVICE-NAMES REMOTE-NAMES | block REMOTE | unblock REMOTE |
-//           rename DEVICE NEW-NAME | history DEVICE | down | restart DEVICE-NAMES | views |
+//           rename DEVICE NEW-NAME | history DEVICE | down | restart DEVICE-NAMES | views DEVICE |
 //           phone | escaping | scale DEVICES REMOTES
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -256,11 +256,35 @@ const phases = {
 		});
 	},
 
-	async views(page) {
+	async views(page, device) {
 		await page.click('[data-view="devices"]');
 		await check('device list shows the devices', async () => {
 			await page.locator('#device-table tbody tr[data-id]').nth(1).waitFor({ timeout: WAIT_MS });
 			return `${await page.locator('#device-table tbody tr[data-id]').count()} rows`;
+		});
+		// DEVICE talks every 5 s. spind republishes a node's lastseen at most once a minute, so
+		// "Last seen" must also count the traffic the page sees, or it reads "50 s ago" for a
+		// device that is busy right now. Watched for 20 s: longer than any gap of its habit.
+		await check(`"Last seen" of ${device}, which talks every 5 s, stays under 12 s for 20 s`, async () => {
+			const row = page.locator('#device-table tbody tr[data-id]').filter({ has: page.locator('strong', { hasText: device }) });
+			await row.click();
+			await page.locator('#panel .node-title').filter({ hasText: device }).waitFor({ timeout: WAIT_MS });
+			const age = (t) => (/just now/.test(t) ? 0 : /^(\d+) s ago$/.test(t) ? Number(RegExp.$1) : /^(\d+) min ago$/.test(t) ? 60 * Number(RegExp.$1) : Infinity);
+			let worst = 0;
+			let seen = 'just now';
+			for (let i = 0; i < 20; i++) {
+				const shown = {
+					table: (await row.locator('td').nth(3).textContent()).trim(),
+					panel: (await page.locator('#panel dd.lastseen').textContent()).trim(),
+				};
+				for (const [where, t] of Object.entries(shown)) {
+					if (age(t) <= worst) continue;
+					[worst, seen] = [age(t), t];
+					if (worst >= 12) throw new Error(`after ${i} s the ${where} says "${t}"`);
+				}
+				await page.waitForTimeout(1000);
+			}
+			return `at most "${seen}"`;
 		});
 		await shot(page, 'devices');
 		await page.click('[data-view="lists"]');

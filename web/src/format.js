@@ -54,6 +54,12 @@ export function bytes(n) {
 	return `${n >= 100 || i === 0 ? Math.round(n) : n.toFixed(1)} ${units[i]}`;
 }
 
+// When a node was last seen: spind's lastseen, republished at most once a minute while only
+// it moves, or the latest traffic of the node this page saw, whichever is newer.
+export function lastSeen(n) {
+	return Math.max(Number(n && n.lastseen) || 0, Number(n && n.active) || 0);
+}
+
 export function ago(unixSeconds, now = Date.now() / 1000) {
 	if (!unixSeconds) return 'never';
 	const d = Math.max(0, Math.round(now - unixSeconds));

@@ -4,7 +4,7 @@ import { captureStop, captureUrl, rpc } from './api.js';
 import { act, notify } from './actions.js';
 import { RateChart } from './chart.js';
 import { el, clear } from './dom.js';
-import { ago, bytes, isDevice, nodeName, serviceName, stripDot } from './format.js';
+import { ago, bytes, isDevice, lastSeen, nodeName, serviceName, stripDot } from './format.js';
 import { minuteSeries } from './history.js';
 
 const FLOWS_REFRESH_MS = 5000;
@@ -195,12 +195,12 @@ export class DetailsPanel {
 					['Name', n.name],
 					['Domains', (n.domains || []).map(stripDot)],
 					['Addresses', n.ips],
-					['Last seen', ago(n.lastseen)],
+					['Last seen', ago(lastSeen(n))],
 				]),
 				listButtons(this.store, n));
 		}
 		const seen = this.header.querySelector('dd.lastseen');
-		if (seen) seen.textContent = ago(n.lastseen);
+		if (seen) seen.textContent = ago(lastSeen(n));
 		if (device) {
 			this.chartSeries = minuteSeries(this.history, this.store.deviceHistory.get(n.id), Date.now() / 1000);
 			if (this.chart) this.chart.set(this.chartSeries, 60);
@@ -321,7 +321,7 @@ export function renderDeviceTable(tbody, store, onSelect) {
 		tbody.querySelectorAll('tr[data-id]').forEach((tr, i) => {
 			const d = devices[i];
 			if (!d) return;
-			tr.cells[3].textContent = ago(d.lastseen);
+			tr.cells[3].textContent = ago(lastSeen(d));
 			tr.cells[4].textContent = traffic(d);
 		});
 		return;
@@ -332,7 +332,7 @@ export function renderDeviceTable(tbody, store, onSelect) {
 			el('td', {}, el('strong', { text: nodeName(d) }), ...chips(store, d)),
 			el('td', { text: d.mac }),
 			el('td', { text: d.ips.join(', ') }),
-			el('td', { text: ago(d.lastseen) }),
+			el('td', { text: ago(lastSeen(d)) }),
 			el('td', { text: traffic(d) }));
 		tr.onclick = () => onSelect(d.id);
 		tr.onkeydown = (ev) => ev.key === 'Enter' && onSelect(d.id);
