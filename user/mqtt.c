@@ -40,7 +40,7 @@ struct mqtt_sub {
 	char topic[CONFIG_TOPIC_MAX];
 	mqtt_msg_cb cb;
 	void *ctx;
-	bool retained_only; /* only what the broker kept, not live publications */
+	enum mqtt_sub_kind kind;
 };
 
 enum mqtt_state {
@@ -222,7 +222,8 @@ static void on_message_cb(struct mosquitto *mosq, void *obj, const struct mosqui
 	for (i = 0; i < mq.n_subs; i++) {
 		if (mosquitto_topic_matches_sub(mq.subs[i].topic, m->topic, &match) || !match)
 			continue;
-		if (mq.subs[i].retained_only && !m->retain)
+		if ((mq.subs[i].kind == MQTT_SUB_RETAINED && !m->retain) ||
+		    (mq.subs[i].kind == MQTT_SUB_LIVE && m->retain))
 			continue;
 		mq.subs[i].cb(m->topic, m->payload, m->payloadlen > 0 ? (size_t)m->payloadlen : 0,
 			      mq.subs[i].ctx);
@@ -393,10 +394,10 @@ int mqtt_publish(const char *topic, const void *payload, size_t len, bool retain
 
 int mqtt_subscribe(const char *topic, mqtt_msg_cb cb, void *ctx)
 {
-	return mqtt_subscribe_opts(topic, cb, ctx, false);
+	return mqtt_subscribe_opts(topic, cb, ctx, MQTT_SUB_ALL);
 }
 
-int mqtt_subscribe_opts(const char *topic, mqtt_msg_cb cb, void *ctx, bool retained_only)
+int mqtt_subscribe_opts(const char *topic, mqtt_msg_cb cb, void *ctx, enum mqtt_sub_kind kind)
 {
 	struct mqtt_sub *s;
 	int rc;
@@ -410,7 +411,7 @@ int mqtt_subscribe_opts(const char *topic, mqtt_msg_cb cb, void *ctx, bool retai
 	snprintf(s->topic, sizeof(s->topic), "%s", topic);
 	s->cb = cb;
 	s->ctx = ctx;
-	s->retained_only = retained_only;
+	s->kind = kind;
 	if (mq.started && mq.state == MQ_CONNECTED) {
 		rc = mosquitto_subscribe(mq.mosq, NULL, topic, 0);
 		if (rc)

@@ -33,9 +33,16 @@ void mqtt_stop(void);
 int mqtt_publish(const char *topic, const void *payload, size_t len, bool retain);
 /* Subscribes now if connected, and again after every reconnection. topic may hold wildcards. */
 int mqtt_subscribe(const char *topic, mqtt_msg_cb cb, void *ctx);
-/* retained_only: deliver only messages the broker kept (sent at subscription, retain flag
- * set), not live publications on the topic. */
-int mqtt_subscribe_opts(const char *topic, mqtt_msg_cb cb, void *ctx, bool retained_only);
+/* Which messages of the topic a subscription delivers. */
+enum mqtt_sub_kind {
+	MQTT_SUB_ALL,
+	/* only what the broker kept (sent at subscription, retain flag set) */
+	MQTT_SUB_RETAINED,
+	/* only live publications: a retained message is replayed at every (re)subscription, so a
+	 * request kept on a command topic would run again after each reconnection or restart */
+	MQTT_SUB_LIVE,
+};
+int mqtt_subscribe_opts(const char *topic, mqtt_msg_cb cb, void *ctx, enum mqtt_sub_kind kind);
 bool mqtt_connected(void);
 
 struct mqtt_stats {

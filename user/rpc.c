@@ -682,7 +682,9 @@ static void on_mqtt_query(const char *topic, const void *payload, size_t len, vo
 
 int rpc_serve_mqtt(void)
 {
-	return mqtt_subscribe(RPC_MQTT_QUERY, on_mqtt_query, NULL);
+	/* A request someone published with the retain flag is answered once, when it is sent, not
+	 * again at every reconnection or restart of spind (an "unblock" would not last). */
+	return mqtt_subscribe_opts(RPC_MQTT_QUERY, on_mqtt_query, NULL, MQTT_SUB_LIVE);
 }
 
 int rpc_init(const struct rpc_ops *ops, bool enforcing)

@@ -790,7 +790,7 @@ int spind_run(const struct spin_config *cfg)
 		char topic[192];
 
 		snprintf(topic, sizeof(topic), "%s/node/+", bus_traffic_topic());
-		err = mqtt_subscribe_opts(topic, on_retained_node, NULL, true);
+		err = mqtt_subscribe_opts(topic, on_retained_node, NULL, MQTT_SUB_RETAINED);
 	}
 	if (!err && cfg->jsonrpc_mqtt)
 		err = rpc_serve_mqtt();

@@ -203,6 +203,16 @@ api_node=""
 wait_for 5 bash -c "grep -q '\"traffic\"' '$MQ2'" &&
 	ok "traffic messages resume" || fail "traffic messages resume" "none within 5 s"
 
+# --- a JSON-RPC request kept by the broker (published with the retain flag) is answered once,
+# not again when spind subscribes anew after its restart below
+gw mosquitto_pub -h 127.0.0.1 -q 1 -r -t SPIN/jsonrpc/q \
+	-m '{"jsonrpc":"2.0","id":9191,"method":"list_iplist","params":{"list":"ignore"}}'
+if wait_for 5 grep -q 'SPIN/jsonrpc/a .*"id":9191' "$MQ2"; then
+	ok "a retained JSON-RPC request is answered when it is published"
+else
+	fail "a retained JSON-RPC request is answered when it is published" "no answer in 5 s"
+fi
+
 # --- a block, SIGKILL, restart: enforcement never stops
 api_node=$(node_with "$MQ2" 203.0.113.10)
 [ -n "$api_node" ] || api_node=$(rpc node_add_ip '{"node":0,"ipaddr":"203.0.113.10"}' | json_get 'j["result"]')
@@ -264,6 +274,9 @@ if fetch thermo http://api.thermo.example/small.json; then
 else
 	ok "the block holds after the restart"
 fi
+check_eq "a retained JSON-RPC request is not carried out again after the restart" \
+	"$(grep -c 'SPIN/jsonrpc/a .*"id":9191' "$MQ2")" 1
+gw mosquitto_pub -h 127.0.0.1 -q 1 -r -n -t SPIN/jsonrpc/q
 check_eq "the device's name is back after the restart" \
 	"$(rpc list_devices '{}' | json_get '[d.get("name") for d in j["result"] if d.get("mac")=="'$THERMO_MAC'"]')" \
 	"['hall-thermostat']"

@@ -358,17 +358,36 @@ static void count_tick(void *ctx)
 	ticks++;
 }
 
-static void publish_from_observer(int port, const char *topic, const char *payload)
+static void on_puback(struct mosquitto *m, void *obj, int mid)
 {
-	struct mosquitto *m = mosquitto_new(NULL, true, NULL);
+	*(bool *)obj = true;
+}
 
+/*
+ * QoS 1 when retained: returns after the broker's PUBACK, so the message is kept before anyone
+ * subscribes (else it may arrive after a subscription, as a live one).
+ */
+static void publish_retain(int port, const char *topic, const char *payload, bool retain)
+{
+	bool acked = false;
+	struct mosquitto *m = mosquitto_new(NULL, true, &acked);
+
+	mosquitto_publish_callback_set(m, on_puback);
 	if (!mosquitto_connect(m, "127.0.0.1", port, 30)) {
-		mosquitto_publish(m, NULL, topic, (int)strlen(payload), payload, 0, false);
+		mosquitto_publish(m, NULL, topic, (int)strlen(payload), payload, retain ? 1 : 0,
+				  retain);
 		mosquitto_loop(m, 100, 1);
+		for (int i = 0; retain && !acked && i < 30; i++)
+			mosquitto_loop(m, 100, 1);
 		mosquitto_disconnect(m);
 		mosquitto_loop(m, 100, 1);
 	}
 	mosquitto_destroy(m);
+}
+
+static void publish_from_observer(int port, const char *topic, const char *payload)
+{
+	publish_retain(port, topic, payload, false);
 }
 
 /* ---- the tests ---- */
@@ -443,6 +462,52 @@ static void test_subscribe(int port)
 	CHECK(run_until(got_sub, 3000), "subscription callback called");
 	CHECK_STR(sub_topic, "SPIN/jsonrpc/q", "callback got the topic");
 	CHECK_STR(sub_payload, "{\"jsonrpc\":\"2.0\",\"id\":1}", "callback got the payload");
+}
+
+static int live_calls, all_calls;
+static char live_payload[64];
+
+static void on_live(const char *topic, const void *payload, size_t len, void *ctx)
+{
+	live_calls++;
+	snprintf(live_payload, sizeof(live_payload), "%.*s", (int)len, (const char *)payload);
+}
+
+static void on_all(const char *topic, const void *payload, size_t len, void *ctx)
+{
+	all_calls++;
+}
+
+static bool got_all(void)
+{
+	return all_calls >= 1;
+}
+
+static bool got_live(void)
+{
+	return live_calls >= 1;
+}
+
+/*
+ * A request kept by the broker (published with the retain flag) reaches a live-only subscriber
+ * never: the broker hands it out again at every subscription, so after each reconnection or
+ * restart spind would carry it out once more (JSON-RPC over MQTT).
+ */
+static void test_subscribe_live(int port)
+{
+	publish_retain(port, "SPIN/test/q", "kept", true);
+	CHECK_INT(mqtt_subscribe_opts("SPIN/test/q", on_live, NULL, MQTT_SUB_LIVE), 0,
+		  "live-only subscription");
+	CHECK_INT(mqtt_subscribe_opts("SPIN/test/q", on_all, NULL, MQTT_SUB_ALL), 0,
+		  "subscription to everything on the same topic");
+	CHECK(run_until(got_all, 3000), "the broker sent its retained message at subscription");
+	run_until(never, 300);
+	CHECK_INT(live_calls, 0,
+		  "the retained message is not delivered to the live-only subscriber");
+	publish_from_observer(port, "SPIN/test/q", "live");
+	CHECK(run_until(got_live, 3000), "a live publication is delivered");
+	CHECK_STR(live_payload, "live", "live-only subscriber got the live payload");
+	publish_retain(port, "SPIN/test/q", "", true); /* clears the retained message */
 }
 
 static void test_broker_loss(int port)
@@ -670,6 +735,7 @@ int main(void)
 	test_not_started();
 	test_publish(&cfg, port);
 	test_subscribe(port);
+	test_subscribe_live(port);
 	test_broker_loss(port);
 	test_reconnect(port);
 	test_broker_down_at_start(&cfg);
