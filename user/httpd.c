@@ -90,6 +90,20 @@ struct req {
 	bool too_large;
 };
 
+/*
+ * One open connection. idle_ms is when it last had no request in progress (accepted, or its last
+ * answer done), 0 while it is answering one (an event stream, a capture, a request body).
+ */
+struct conn {
+	struct conn *prev, *next;
+	MHD_socket fd;
+	uint64_t idle_ms;
+	bool evicted; /* shut down by evict_idle(), not yet closed by libmicrohttpd */
+};
+
+/* Connections shut down for newer ones that libmicrohttpd may not have closed yet. */
+#define EVICT_MAX 16
+
 struct daemon_slot {
 	struct MHD_Daemon *d;
 	struct loop_watch *w;
@@ -118,6 +132,8 @@ static struct {
 	char names[HOST_NAMES][CONFIG_HOST_MAX]; /* names a Host header may carry */
 	int n_names;
 	unsigned int conns, max_conns; /* open connections of all listeners, and their limit */
+	struct conn *conn_list;	       /* every open connection */
+	unsigned int evicting;	       /* of conns: shut down, closing */
 } h;
 
 static struct crypt_data crypt_buf; /* large; one request at a time in the loop thread */
@@ -586,6 +602,104 @@ static bool rate_ok(struct MHD_Connection *c)
 		return false;
 	s->tokens -= 1.0;
 	return true;
+}
+
+/* --- connections: http_max_connections --- */
+
+static struct conn *conn_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci ? ci->socket_context : NULL;
+}
+
+/* A request starts (its headers are in) or ends on the connection. */
+static void conn_busy(struct MHD_Connection *c, bool busy)
+{
+	struct conn *k = conn_of(c);
+
+	if (k)
+		k->idle_ms = busy ? 0 : now_ms();
+}
+
+/*
+ * Makes room for a new connection: shuts down the one idle the longest (no request in progress:
+ * still sending its headers, or kept alive between requests), which libmicrohttpd then closes.
+ * Without this, a few connections that trickle a header line now and then, from two addresses
+ * (32 each), would hold every slot for as long as they like, the owner's included.
+ */
+static bool evict_idle(void)
+{
+	struct conn *victim = NULL;
+
+	if (h.evicting >= EVICT_MAX)
+		return false;
+	for (struct conn *k = h.conn_list; k; k = k->next)
+		if (!k->evicted && k->idle_ms && (!victim || k->idle_ms < victim->idle_ms))
+			victim = k;
+	if (!victim)
+		return false;
+	shutdown(victim->fd, SHUT_RDWR);
+	victim->evicted = true;
+	h.evicting++;
+	h.st.idle_evicted++;
+	return true;
+}
+
+/*
+ * http_max_connections is a total: libmicrohttpd's limit is per daemon (one per listener), so
+ * the connections of all listeners are counted here. One beyond the limit takes the place of
+ * the longest idle connection; it is refused only when every connection is answering a request.
+ */
+static enum MHD_Result accept_ok(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+	if (h.conns - h.evicting >= h.max_conns && !evict_idle()) {
+		pr_debug("web API: %u connections open (http_max_connections), none idle: "
+			 "refused one",
+			 h.conns);
+		return MHD_NO;
+	}
+	return MHD_YES;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	struct conn *k = *socket_ctx;
+	const union MHD_ConnectionInfo *ci;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		h.conns++;
+		ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		k = ci ? calloc(1, sizeof(*k)) : NULL;
+		if (!k)
+			return; /* not tracked: never evicted */
+		k->fd = ci->connect_fd;
+		k->idle_ms = now_ms();
+		k->next = h.conn_list;
+		if (h.conn_list)
+			h.conn_list->prev = k;
+		h.conn_list = k;
+		*socket_ctx = k;
+		return;
+	}
+	if (toe != MHD_CONNECTION_NOTIFY_CLOSED)
+		return;
+	if (h.conns)
+		h.conns--;
+	if (!k)
+		return;
+	if (k->evicted && h.evicting)
+		h.evicting--;
+	if (k->prev)
+		k->prev->next = k->next;
+	else
+		h.conn_list = k->next;
+	if (k->next)
+		k->next->prev = k->prev;
+	free(k);
+	*socket_ctx = NULL;
 }
 
 /* --- the event loop --- */
@@ -1090,6 +1204,7 @@ static cJSON *status_json(void)
 	cJSON_AddNumberToObject(web, "rejected", (double)h.st.rejected_4xx);
 	cJSON_AddNumberToObject(web, "event_clients", (double)h.st.sse_clients);
 	cJSON_AddNumberToObject(web, "event_slow_drops", (double)h.st.sse_slow_drops);
+	cJSON_AddNumberToObject(web, "idle_evicted", (double)h.st.idle_evicted);
 	cJSON_AddItemToObject(j, "capture", status_capture());
 	cJSON_AddBoolToObject(web, "tls", h.tls);
 	cJSON_AddBoolToObject(web, "auth", h.auth);
@@ -1493,6 +1608,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return MHD_NO;
 	if (!r->started) {
 		r->started = true;
+		conn_busy(c, true);
 		h.st.requests++;
 		if (!rate_ok(c)) {
 			h.st.rate_limited++;
@@ -1538,6 +1654,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 {
 	struct req *r = *con_cls;
 
+	conn_busy(c, false);
 	if (!r)
 		return;
 	free(r->body);
@@ -1649,29 +1766,6 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	pr_debug("libmicrohttpd: %s", msg);
 }
 
-/*
- * http_max_connections is a total: libmicrohttpd's limit is per daemon (one per listener), so
- * the connections of all listeners are counted here and one beyond the limit is refused.
- */
-static enum MHD_Result accept_ok(void *cls, const struct sockaddr *addr, socklen_t addrlen)
-{
-	if (h.conns >= h.max_conns) {
-		pr_debug("web API: %u connections open (http_max_connections): refused one",
-			 h.conns);
-		return MHD_NO;
-	}
-	return MHD_YES;
-}
-
-static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx,
-			  enum MHD_ConnectionNotificationCode toe)
-{
-	if (toe == MHD_CONNECTION_NOTIFY_STARTED)
-		h.conns++;
-	else if (toe == MHD_CONNECTION_NOTIFY_CLOSED && h.conns)
-		h.conns--;
-}
-
 static bool is_loopback(const struct sockaddr_storage *ss)
 {
 	if (ss->ss_family == AF_INET)
@@ -1704,7 +1798,7 @@ static int start_one(const char *addr_text, uint16_t port)
 	h.max_conns = cfg->http_max_connections ? cfg->http_max_connections : 64;
 	s->d = MHD_start_daemon(
 		flags, port, accept_ok, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, &ss,
-		MHD_OPTION_CONNECTION_LIMIT, h.max_conns, MHD_OPTION_NOTIFY_CONNECTION,
+		MHD_OPTION_CONNECTION_LIMIT, h.max_conns + EVICT_MAX, MHD_OPTION_NOTIFY_CONNECTION,
 		on_connection, NULL, MHD_OPTION_PER_IP_CONNECTION_LIMIT, h.lim.per_ip_conns,
 		MHD_OPTION_CONNECTION_TIMEOUT, h.lim.timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 		(size_t)h.lim.header_mem, MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,

@@ -58,6 +58,7 @@ struct httpd_stats {
 	uint64_t sse_connects;	 /* ever */
 	uint64_t sse_messages;	 /* messages queued to clients */
 	uint64_t sse_slow_drops; /* clients disconnected because their queue overflowed */
+	uint64_t idle_evicted;	 /* idle connections closed to make room for a new one */
 	uint16_t port;		 /* the port actually bound (spinweb_port 0 picks a free one) */
 };
 

@@ -10,7 +10,9 @@
 #   disturb the counts of good traffic (within 1% of the wire) and never crash spind;
 # - hostile web API requests: a DNS-rebinding page (foreign Host, matching Origin) is refused on
 #   every kind of path; JSON-RPC bodies with a raw NUL, a raw control byte or invalid UTF-8 are
-#   parse errors over HTTP and over MQTT (jsonrpc_mqtt), with a UTF-8 answer and no change.
+#   parse errors over HTTP and over MQTT (jsonrpc_mqtt), with a UTF-8 answer and no change;
+# - slow clients (headers trickled over many connections from two addresses) do not hold every
+#   web API connection: the gateway's own requests and a LAN device's still get answers.
 set -euo pipefail
 . "$(dirname "$0")/../lib/e2e.sh"
 
@@ -130,7 +132,8 @@ domains_of() { mqtt_node_field "$MQ" "$1" domains; }
 rm -rf "$PIN"
 lab_up router --no-traffic
 ARGS=(-i lan0 -s "$E2E_TMP/state" -o "pin_dir=$PIN" -o "spinweb_port=$API_PORT"
-	-o pubsub_host=127.0.0.1 -o jsonrpc_mqtt=1)
+	-o pubsub_host=127.0.0.1 -o jsonrpc_mqtt=1
+	-o spinweb_interfaces=127.0.0.1,192.0.2.1 -o http_max_connections=16)
 MQ=$E2E_TMP/mqtt.txt
 mqtt_capture_start "$MQ"
 spind_start "${ARGS[@]}" || e2e_done
@@ -318,6 +321,46 @@ else
 	fail "HTTP download among garbage" "only ${wire:-0} bytes on the wire"
 fi
 check_cmd "spind alive after the garbage" kill -0 "$SPIND_PID"
+
+# --- slow clients: a LAN host with two addresses opens 24 connections (the per-address limit is
+# 32) and trickles header lines, never ending a request; http_max_connections is 16 here
+in_ns camera ip addr add 192.0.2.111/24 dev eth0
+e2e_bg slowloris in_ns camera "$E2E_PY" -c '
+import socket, sys, time
+socks = []
+for src in ("192.0.2.11", "192.0.2.111"):
+    for i in range(12):
+        try:
+            s = socket.socket()
+            s.bind((src, 0))
+            s.connect(("192.0.2.1", int(sys.argv[1])))
+            s.sendall(b"GET /spin_api/status HTTP/1.1\r\nHost: 192.0.2.1\r\n")
+            socks.append(s)
+        except OSError:
+            pass
+        time.sleep(0.02)
+print("open", len(socks), flush=True)
+while True:
+    time.sleep(2)
+    for s in socks:
+        try:
+            s.sendall(b"X-Slow: 1\r\n")
+        except OSError:
+            pass
+' "$API_PORT"
+SLOW_PID=$E2E_BG_PID
+wait_for 10 grep -q open "$E2E_TMP/slowloris.log" || fail "slow clients connect" "$(cat "$E2E_TMP/slowloris.log")"
+sleep 1
+check_eq "slow clients from the LAN do not lock out the gateway's own status request" \
+	"$(code "$URL/spin_api/status")" 200
+check_eq "slow clients from the LAN do not lock out a LAN device" \
+	"$(in_ns thermo curl -s -o /dev/null -w '%{http_code}' --max-time 5 \
+		"http://192.0.2.1:$API_PORT/spin_api/status" || true)" 200
+evicted=$(api /spin_api/status | "$E2E_PY" -c \
+	'import json,sys; print(json.load(sys.stdin)["web"]["idle_evicted"])' || true)
+check_cmd "status counts the idle connections closed for new ones ($evicted)" test "${evicted:-0}" -ge 2
+e2e_kill "$SLOW_PID"
+in_ns camera ip addr del 192.0.2.111/24 dev eth0
 spind_stop
 nsenter --net="/run/netns/$E2E_P-gw" "$E2E_OUT/spind" -x -i lan0 -o "pin_dir=$PIN" \
 	>/dev/null 2>&1 || true

@@ -1293,24 +1293,79 @@ static int v6_status(void)
 	return status;
 }
 
-/* http_max_connections counts the connections of every listener together. */
+/* A connection answering an event stream (a request in progress), or -1. */
+static int open_stream(void)
+{
+	char req[128], buf[512];
+	int fd = connect_port(0);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	snprintf(req, sizeof(req), "GET /spin_api/events HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n\r\n",
+		 port);
+	if (send_all(fd, req, strlen(req)) || (n = recv(fd, buf, sizeof(buf) - 1, 0)) < 12 ||
+	    strncmp(buf, "HTTP/1.1 200", 12) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* 1 when the server has closed fd (EOF or reset), 0 when it is still open. */
+static int closed_by_server(int fd)
+{
+	struct timeval tv = {.tv_usec = 500 * 1000};
+	char c;
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return recv(fd, &c, 1, 0) <= 0 && errno != EAGAIN ? 1 : 0;
+}
+
+/*
+ * http_max_connections counts the connections of every listener together. When all are taken,
+ * a new one takes the place of the connection idle the longest (a slow client trickling its
+ * headers holds no slot against others); it is refused only when every one answers a request.
+ */
 static void test_conn_limit(struct spin_config *cfg)
 {
+	/* A closed event stream is noticed at its next keepalive. */
+	struct httpd_limits lim = {.sse_keepalive_ms = 100};
+	struct httpd_stats st;
 	int fd[2];
 
 	snprintf(cfg->spinweb_interfaces, sizeof(cfg->spinweb_interfaces), "127.0.0.1,::1");
 	cfg->http_max_connections = 2;
-	if (!CHECK_INT(server_start(cfg, NULL), 0, "httpd starts with http_max_connections 2"))
+	if (!CHECK_INT(server_start(cfg, &lim), 0, "httpd starts with http_max_connections 2"))
 		goto out;
 	CHECK_INT(v6_status(), 200, "connection limit: [::1] answers while nothing else is open");
-	fd[0] = connect_port(0);
-	fd[1] = connect_port(0);
-	usleep(300 * 1000); /* the loop accepts them */
+	fd[0] = open_stream();
+	fd[1] = open_stream();
+	CHECK(fd[0] >= 0 && fd[1] >= 0, "connection limit: two event streams open");
+	usleep(300 * 1000);
 	CHECK_INT(v6_status(), -1,
-		  "connection limit: two open on 127.0.0.1 leave none for [::1] (a total)");
+		  "connection limit: two streams on 127.0.0.1 leave none for [::1] (a total)");
 	close(fd[0]);
 	usleep(300 * 1000);
 	CHECK_INT(v6_status(), 200, "connection limit: a closed connection frees its slot");
+	close(fd[1]);
+	usleep(300 * 1000);
+
+	/* Two connections that sent half a request (slowloris): the older one makes room. */
+	fd[0] = connect_port(0);
+	usleep(50 * 1000);
+	fd[1] = connect_port(0);
+	send_all(fd[0], "GET / HTTP/1.1\r\n", 16);
+	send_all(fd[1], "GET / HTTP/1.1\r\n", 16);
+	usleep(300 * 1000);
+	CHECK_INT(v6_status(), 200,
+		  "connection limit: two half-sent requests do not lock [::1] out");
+	CHECK_INT(closed_by_server(fd[0]), 1,
+		  "connection limit: the connection idle the longest was closed for it");
+	CHECK_INT(closed_by_server(fd[1]), 0, "connection limit: the other one is still open");
+	in_loop(do_stats, &st);
+	CHECK_INT((int)st.idle_evicted, 1, "connection limit: idle_evicted counts it");
+	close(fd[0]);
 	close(fd[1]);
 	server_stop();
 out:
