@@ -305,7 +305,7 @@ static void cache_flush(void)
 static void cache_flush_full(void)
 {
 	struct h_key k = KEY(V4A, 43000, V4B, 443);
-	uint64_t before[SPIN_STAT_MAX], after[SPIN_STAT_MAX];
+	uint64_t before[SPIN_STAT_MAX], after[SPIN_STAT_MAX], full;
 	struct h_env e;
 	int i;
 
@@ -324,8 +324,13 @@ static void cache_flush_full(void)
 	h_stats(&e, after);
 	CHECK_INT(after[SPIN_STAT_OVERFLOW_PKTS] - before[SPIN_STAT_OVERFLOW_PKTS], 3,
 		  "full: the cached packets went to the overflow counters");
-	CHECK_INT(after[SPIN_STAT_FLOW_MAP_FULL] - before[SPIN_STAT_FLOW_MAP_FULL], 1,
-		  "full: the failed recreation is counted");
+	/*
+	 * Once, by the flush that fails to recreate the entry; a flush that lands between the
+	 * three sends (a busy machine delays them past the 50 ms period) leaves the later ones to
+	 * the flow-map path, where each failed creation counts too: 1 to 3, never 0.
+	 */
+	full = after[SPIN_STAT_FLOW_MAP_FULL] - before[SPIN_STAT_FLOW_MAP_FULL];
+	CHECK(full >= 1 && full <= 3, "full: the failed recreation is counted (1-3 times)");
 	send_pkt(&e, V4A, V4B, 43000, 443, 0);
 	h_stats(&e, before);
 	CHECK_INT(before[SPIN_STAT_OVERFLOW_PKTS] - after[SPIN_STAT_OVERFLOW_PKTS], 1,
