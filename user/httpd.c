@@ -22,6 +22,7 @@
 #include "devcap.h"
 #include "dns.h"
 #include "flows.h"
+#include "authcache.h"
 #include "httpd.h"
 #include "kernel.h"
 #include "log.h"
@@ -231,6 +232,28 @@ static enum MHD_Result reply_405(struct MHD_Connection *c, const char *allow)
 	return queue(c, 405, resp);
 }
 
+/* The client's address, IPv4 as IPv4-mapped IPv6; false (and ::) when it cannot be told. */
+static bool client_addr(struct MHD_Connection *c, struct in6_addr *out)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+	memset(out, 0, sizeof(*out));
+	if (!sa)
+		return false;
+	if (sa->sa_family == AF_INET6) {
+		*out = ((const struct sockaddr_in6 *)sa)->sin6_addr;
+		return true;
+	}
+	if (sa->sa_family == AF_INET) {
+		out->s6_addr[10] = out->s6_addr[11] = 0xff;
+		memcpy(&out->s6_addr[12], &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		return true;
+	}
+	return false;
+}
+
 /* --- authentication --- */
 
 static bool ct_equal(const char *a, const char *b)
@@ -252,33 +275,56 @@ static const struct user *find_user(const char *name)
 	return NULL;
 }
 
-static bool auth_ok(struct MHD_Connection *c)
+enum auth_result {
+	AUTH_OK,
+	AUTH_REFUSED, /* 401 */
+	AUTH_BUSY,    /* 429: no crypt spent (authcache.h) */
+};
+
+/* crypt against the user's hash; the caller budgets it. */
+static bool password_matches(const char *name, const char *pass)
 {
-	const struct user *u;
+	const struct user *u = find_user(name);
+	/*
+	 * An unknown user is checked against the first user's hash, then fails: the same method
+	 * and cost (a yescrypt hash is ten times the work of a SHA-512 one), so the time of a 401
+	 * does not tell whether the name exists.
+	 */
+	const char *hash = u ? u->hash : h.users[0].hash;
+	const char *out = crypt_r(pass, hash, &crypt_buf);
+	bool match = out && out[0] != '*' && ct_equal(out, hash);
+
+	return u && match;
+}
+
+static enum auth_result auth_check(struct MHD_Connection *c)
+{
+	enum auth_result res = AUTH_REFUSED;
+	struct in6_addr client = IN6ADDR_LOOPBACK_INIT;
 	char *pass = NULL, *name;
-	const char *out, *hash;
-	bool match, ok = false;
+	uint64_t now = now_ms();
 
 	if (!h.auth)
-		return true;
+		return AUTH_OK;
 	name = MHD_basic_auth_get_username_password(c, &pass);
 	if (name && pass && strlen(pass) <= 1024) {
-		u = find_user(name);
-		/*
-		 * An unknown user is checked against the first user's hash, then fails: the same
-		 * method and cost (a yescrypt hash is ten times the work of a SHA-512 one), so the
-		 * time of a 401 does not tell whether the name exists.
-		 */
-		hash = u ? u->hash : h.users[0].hash;
-		out = crypt_r(pass, hash, &crypt_buf);
-		match = out && out[0] != '*' && ct_equal(out, hash);
-		ok = u && match;
+		client_addr(c, &client);
+		if (authcache_hit(name, pass, now)) {
+			res = AUTH_OK;
+		} else if (!authbudget_take(&client, now)) {
+			res = AUTH_BUSY;
+		} else if (password_matches(name, pass)) {
+			authcache_put(name, pass, now);
+			res = AUTH_OK;
+		} else {
+			authbudget_failed(&client, now);
+		}
 	}
 	if (name)
 		MHD_free(name);
 	if (pass)
 		MHD_free(pass);
-	return ok;
+	return res;
 }
 
 static enum MHD_Result reply_401(struct MHD_Connection *c)
@@ -299,6 +345,17 @@ static enum MHD_Result reply_401(struct MHD_Connection *c)
 	ret = MHD_queue_basic_auth_fail_response(c, "SPIN", resp);
 	MHD_destroy_response(resp);
 	return ret;
+}
+
+/* A request whose credentials did not pass (401), or could not be checked now (429). */
+static enum MHD_Result reply_auth(struct MHD_Connection *c, enum auth_result res)
+{
+	if (res == AUTH_REFUSED)
+		return reply_401(c);
+	h.st.auth_throttled++;
+	return reply_error(c, 429,
+			   "Too many failed logins: try again in a few seconds (spind limits "
+			   "password checks per client and in total; docs/security.md)");
 }
 
 /*
@@ -540,27 +597,6 @@ static const char *csrf_refusal(struct MHD_Connection *c)
 }
 
 /* --- rate limit --- */
-
-static bool client_addr(struct MHD_Connection *c, struct in6_addr *out)
-{
-	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
-
-	memset(out, 0, sizeof(*out));
-	if (!sa)
-		return false;
-	if (sa->sa_family == AF_INET6) {
-		*out = ((const struct sockaddr_in6 *)sa)->sin6_addr;
-		return true;
-	}
-	if (sa->sa_family == AF_INET) {
-		out->s6_addr[10] = out->s6_addr[11] = 0xff;
-		memcpy(&out->s6_addr[12], &((const struct sockaddr_in *)sa)->sin_addr, 4);
-		return true;
-	}
-	return false;
-}
 
 static struct rate_slot *rate_slot(const struct in6_addr *a)
 {
@@ -1063,6 +1099,7 @@ static enum MHD_Result capture_stop(struct MHD_Connection *c, const uint8_t mac[
 /* GET /spin_api/capture_start?device=<mac> and capture_stop?device=<mac>. */
 static enum MHD_Result serve_capture(struct MHD_Connection *c, const char *url, const char *method)
 {
+	enum auth_result ar;
 	bool start = strcmp(url, HTTPD_API_PREFIX "capture_start") == 0;
 	enum MHD_Result ret = MHD_NO;
 	const char *why;
@@ -1074,8 +1111,8 @@ static enum MHD_Result serve_capture(struct MHD_Connection *c, const char *url, 
 				   "passive mode");
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0)
 		return reply_405(c, "GET");
-	if (!auth_ok(c))
-		return reply_401(c);
+	if ((ar = auth_check(c)) != AUTH_OK)
+		return reply_auth(c, ar);
 	why = cap_csrf_refusal(c);
 	if (why) {
 		h.st.csrf_rejected++;
@@ -1205,6 +1242,7 @@ static cJSON *status_json(void)
 	cJSON_AddNumberToObject(web, "event_clients", (double)h.st.sse_clients);
 	cJSON_AddNumberToObject(web, "event_slow_drops", (double)h.st.sse_slow_drops);
 	cJSON_AddNumberToObject(web, "idle_evicted", (double)h.st.idle_evicted);
+	cJSON_AddNumberToObject(web, "auth_throttled", (double)h.st.auth_throttled);
 	cJSON_AddItemToObject(j, "capture", status_capture());
 	cJSON_AddBoolToObject(web, "tls", h.tls);
 	cJSON_AddBoolToObject(web, "auth", h.auth);
@@ -1371,10 +1409,11 @@ static char *metrics_text(void)
 		"spin_http_rejected_total{reason=\"csrf\"} %llu\n"
 		"spin_http_rejected_total{reason=\"rate\"} %llu\n"
 		"spin_http_rejected_total{reason=\"too_large\"} %llu\n"
-		"spin_http_rejected_total{reason=\"host\"} %llu\n",
+		"spin_http_rejected_total{reason=\"host\"} %llu\n"
+		"spin_http_rejected_total{reason=\"auth_throttled\"} %llu\n",
 		(unsigned long long)h.st.auth_failures, (unsigned long long)h.st.csrf_rejected,
 		(unsigned long long)h.st.rate_limited, (unsigned long long)h.st.too_large,
-		(unsigned long long)h.st.host_rejected);
+		(unsigned long long)h.st.host_rejected, (unsigned long long)h.st.auth_throttled);
 	metric(&t, "spin_event_clients", "gauge", "Event-stream clients connected.",
 	       (double)h.st.sse_clients);
 	metric(&t, "spin_event_slow_disconnects_total", "counter",
@@ -1506,12 +1545,13 @@ static bool is_get(const char *method)
 
 static enum MHD_Result start_rpc(struct MHD_Connection *c, struct req *r, const char *method)
 {
+	enum auth_result ar;
 	const char *cl, *why;
 
 	if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
 		return reply_405(c, "POST");
-	if (!auth_ok(c))
-		return reply_401(c);
+	if ((ar = auth_check(c)) != AUTH_OK)
+		return reply_auth(c, ar);
 	why = csrf_refusal(c);
 	if (why) {
 		h.st.csrf_rejected++;
@@ -1530,6 +1570,7 @@ static enum MHD_Result start_rpc(struct MHD_Connection *c, struct req *r, const 
 static enum MHD_Result route(struct MHD_Connection *c, struct req *r, const char *url,
 			     const char *method)
 {
+	enum auth_result ar;
 	if (r->raw_too_long)
 		return reply_error(c, 414, "URI too long");
 	if (!raw_ok(r))
@@ -1541,8 +1582,8 @@ static enum MHD_Result route(struct MHD_Connection *c, struct req *r, const char
 	    strcmp(url, HTTPD_API_PREFIX "status") == 0 || strcmp(url, "/metrics") == 0) {
 		if (!is_get(method))
 			return reply_405(c, "GET");
-		if (!auth_ok(c))
-			return reply_401(c);
+		if ((ar = auth_check(c)) != AUTH_OK)
+			return reply_auth(c, ar);
 		if (url[1] == 'm')
 			return reply_text(c, 200, "text/plain; version=0.0.4; charset=utf-8",
 					  metrics_text());
@@ -1554,8 +1595,8 @@ static enum MHD_Result route(struct MHD_Connection *c, struct req *r, const char
 	    strcmp(url, HTTPD_API_PREFIX "capture_stop") == 0)
 		return serve_capture(c, url, method);
 	if (strncmp(url, HTTPD_API_PREFIX, strlen(HTTPD_API_PREFIX)) == 0) {
-		if (!auth_ok(c))
-			return reply_401(c);
+		if ((ar = auth_check(c)) != AUTH_OK)
+			return reply_auth(c, ar);
 		return reply_error(c, 404, "No such API endpoint");
 	}
 	if (!is_get(method))
@@ -1848,6 +1889,7 @@ static int start_security(const struct spin_config *cfg)
 	}
 	if (cfg->spinweb_password_file[0]) {
 		err = load_passwords(cfg->spinweb_password_file);
+		authcache_reset();
 		if (err)
 			return err;
 		h.auth = true;
@@ -1941,6 +1983,7 @@ void httpd_stop(void)
 	h.cert = h.key = NULL;
 	explicit_bzero(h.users, sizeof(h.users));
 	h.n_users = 0;
+	authcache_reset();
 }
 
 void httpd_get_stats(struct httpd_stats *st)

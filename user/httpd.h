@@ -50,6 +50,7 @@ struct httpd_stats {
 	uint64_t rpc_requests;
 	uint64_t rejected_4xx;	 /* every 4xx answer */
 	uint64_t auth_failures;	 /* 401 */
+	uint64_t auth_throttled; /* 429: password checks over budget (authcache.h) */
 	uint64_t csrf_rejected;	 /* 403 on content type or Origin */
 	uint64_t host_rejected;	 /* 403: a Host header that does not name this server */
 	uint64_t rate_limited;	 /* 429 */

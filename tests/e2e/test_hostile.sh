@@ -362,6 +362,42 @@ check_cmd "status counts the idle connections closed for new ones ($evicted)" te
 e2e_kill "$SLOW_PID"
 in_ns camera ip addr del 192.0.2.111/24 dev eth0
 spind_stop
+
+# --- wrong passwords from the LAN: every check is a crypt in spind's one event loop (yescrypt
+# 20 ms); a client gets AUTH_FAIL_BURST (5) failed checks, then 429 without a crypt until its
+# budget refills (one per 2 s); other clients and loopback are not held up, and a signed-in
+# client is not checked again (its credentials are remembered), so it never runs into the
+# total budget (20 at once, 10 a second).
+PW=$E2E_TMP/passwd
+echo "admin:$(openssl passwd -6 's3cret pass')" >"$PW"
+spind_start "${ARGS[@]}" -o "spinweb_password_file=$PW" || e2e_done
+LAN_URL=http://192.0.2.1:$API_PORT/spin_api/status
+lan_code() { # NS USER:PASS
+	in_ns "$1" curl -s -o /dev/null -w '%{http_code}' --max-time 5 -u "$2" "$LAN_URL" || true
+}
+wait_for 10 test "$(lan_code camera admin:'s3cret pass')" = 200 || true
+codes=""
+for _ in $(seq 8); do codes="$codes $(lan_code thermo admin:wrong)"; done
+check_eq "wrong passwords from one LAN client: 5 checked (401), then 429 with no check" \
+	"$codes" " 401 401 401 401 401 429 429 429"
+check_eq "another LAN client still signs in meanwhile" "$(lan_code camera admin:'s3cret pass')" 200
+codes=""
+for _ in $(seq 30); do codes="$codes $(lan_code camera admin:'s3cret pass')"; done
+check_eq "a signed-in client's 30 requests in a row all answer 200 (remembered, not crypted)" \
+	"$(echo "$codes" | tr ' ' '\n' | grep -c '^200$')" 30
+codes=""
+for _ in $(seq 8); do
+	codes="$codes $(gw curl -s -o /dev/null -w '%{http_code}' --max-time 5 -u admin:wrong \
+		"http://127.0.0.1:$API_PORT/spin_api/status" || true)"
+done
+check_eq "loopback is never held up: 8 wrong passwords, 8 x 401" "$codes" " 401 401 401 401 401 401 401 401"
+sleep 2.2
+check_eq "the client's budget refills: its right password answers 200 after 2 s" \
+	"$(lan_code thermo admin:'s3cret pass')" 200
+throttled=$(gw curl -s --max-time 5 -u admin:'s3cret pass' "http://127.0.0.1:$API_PORT/spin_api/status" |
+	"$E2E_PY" -c 'import json,sys; print(json.load(sys.stdin)["web"]["auth_throttled"])' || true)
+check_eq "status counts the refused checks (web.auth_throttled)" "$throttled" 3
+spind_stop
 nsenter --net="/run/netns/$E2E_P-gw" "$E2E_OUT/spind" -x -i lan0 -o "pin_dir=$PIN" \
 	>/dev/null 2>&1 || true
 hostile_cleanup
