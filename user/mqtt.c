@@ -631,6 +631,39 @@ static void write_pidfile(void)
 	fclose(f);
 }
 
+bool mqtt_host_is_loopback(const char *host)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (!strcmp(host, "localhost") || !strcmp(host, "ip6-localhost"))
+		return true;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	return inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+}
+
+/*
+ * An anonymous broker on the LAN lets any device read every flow and, with jsonrpc_mqtt, change
+ * the lists: said at start, as the web API says it of its own listeners.
+ */
+static void warn_if_open(const struct spin_config *cfg)
+{
+	if (cfg->pubsub_run_password_file[0])
+		return;
+	if (!mqtt_host_is_loopback(cfg->pubsub_host))
+		pr_warn("mqtt: the private broker listens on %s without pubsub_run_password_file: "
+			"anyone who reaches it reads all traffic%s (see docs/security.md)",
+			cfg->pubsub_host,
+			cfg->jsonrpc_mqtt ? " and controls SPIN (jsonrpc_mqtt)" : "");
+	if (cfg->pubsub_websocket_port && !mqtt_host_is_loopback(cfg->pubsub_websocket_host))
+		pr_warn("mqtt: the private broker's WebSocket listener is on %s without "
+			"pubsub_run_password_file: anyone who reaches it reads all traffic%s (see "
+			"docs/security.md)",
+			cfg->pubsub_websocket_host,
+			cfg->jsonrpc_mqtt ? " and controls SPIN (jsonrpc_mqtt)" : "");
+}
+
 int mqtt_broker_start(const struct spin_config *cfg)
 {
 	int err;
@@ -656,6 +689,7 @@ int mqtt_broker_start(const struct spin_config *cfg)
 		return err;
 	}
 	write_pidfile();
+	warn_if_open(cfg);
 	err = wait_for_broker(cfg);
 	if (err) {
 		pr_err("mqtt: the private mosquitto %s (configuration %s)",

@@ -44,6 +44,12 @@ enum mqtt_sub_kind {
 };
 int mqtt_subscribe_opts(const char *topic, mqtt_msg_cb cb, void *ctx, enum mqtt_sub_kind kind);
 bool mqtt_connected(void);
+/*
+ * Is host (pubsub_host, pubsub_websocket_host) a loopback address or name, so the private
+ * broker's listener there is reachable from this machine only? Without pubsub_run_password_file
+ * spind warns at start about every listener that is not.
+ */
+bool mqtt_host_is_loopback(const char *host);
 
 struct mqtt_stats {
 	uint64_t published;  /* handed to the socket layer */

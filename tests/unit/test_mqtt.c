@@ -643,6 +643,26 @@ static void test_stale_broker(struct spin_config *cfg)
 	mqtt_broker_stop();
 }
 
+/* Which listener hosts make spind warn about an anonymous broker (none of these is bound). */
+static void test_loopback_hosts(void)
+{
+	static const char *const local[] = {"127.0.0.1", "127.0.0.53", "::1", "localhost"};
+	static const char *const open[] = {
+		"0.0.0.0",	   "::", "192.0.2.1", "2001:db8::1", "::ffff:192.0.2.1",
+		"gateway.example", ""};
+
+	char name[96];
+
+	for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++) {
+		snprintf(name, sizeof(name), "broker host '%s' is loopback: no warning", local[i]);
+		CHECK(mqtt_host_is_loopback(local[i]), name);
+	}
+	for (size_t i = 0; i < sizeof(open) / sizeof(open[0]); i++) {
+		snprintf(name, sizeof(name), "broker host '%s' is not loopback: warned", open[i]);
+		CHECK(!mqtt_host_is_loopback(open[i]), name);
+	}
+}
+
 static void test_private_broker(struct spin_config *cfg)
 {
 	char path[300];
@@ -739,6 +759,7 @@ int main(void)
 	test_broker_loss(port);
 	test_reconnect(port);
 	test_broker_down_at_start(&cfg);
+	test_loopback_hosts();
 	test_private_broker(&cfg);
 
 	loop_destroy();
