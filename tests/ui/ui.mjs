@@ -64,6 +64,10 @@ async function notice(page, re) {
 
 const phases = {
 	async open(page, devices, remotes) {
+		// What the browser's console shows a user who opens it: errors there look like faults
+		// (a HEAD probe answered 405 was one on every load).
+		const consoleErrors = [];
+		page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
 		await check(`page loads from ${URL_}`, async () => {
 			const res = await page.goto(URL_, { waitUntil: 'load' });
 			if (!res || res.status() !== 200) throw new Error(`HTTP ${res && res.status()}`);
@@ -92,6 +96,9 @@ const phases = {
 		await page.click('#fit');
 		await page.waitForTimeout(800);
 		await shot(page, 'map');
+		await check('no error in the browser console while the page loads and goes live', () => {
+			if (consoleErrors.length) throw new Error(consoleErrors[0]);
+		});
 	},
 
 	async block(page, remote) {
@@ -123,6 +130,15 @@ const phases = {
 		await page.click('#panel [data-action="rename"]');
 		await check('rename action reports success', () => notice(page, /Rename to .*: done/));
 		await check(`graph shows the new name "${name}"`, () => page.locator(nodeSel(name, 'device')).waitFor({ timeout: WAIT_MS }));
+		// an empty name clears it, as set_device_name with "" does (the page refused it before)
+		await page.fill('#panel input[name="device-name"]', '');
+		await page.click('#panel [data-action="rename"]');
+		await check('an empty name clears it: the action reports success', () => notice(page, /Clear the name: done/));
+		await check(`graph no longer shows "${name}"`, () =>
+			page.waitForFunction((sel) => !document.querySelector(sel), nodeSel(name, 'device'), { timeout: WAIT_MS }));
+		await page.fill('#panel input[name="device-name"]', name);
+		await page.click('#panel [data-action="rename"]');
+		await check(`named "${name}" again`, () => page.locator(nodeSel(name, 'device')).waitFor({ timeout: WAIT_MS }));
 		await check('device page shows recent flows from list_device_flows', () =>
 			page.locator('#panel .flows table tbody tr').first().waitFor({ timeout: WAIT_MS }));
 		await check('device page has a traffic chart', () => page.locator('#panel .device-chart canvas').waitFor({ timeout: WAIT_MS }));

@@ -83,7 +83,8 @@ export async function captureStop(mac) {
 	return Number(answer && answer.result && answer.result.stopped) || 0;
 }
 
-// Does the server offer a GET endpoint? (capture download is optional.) 404/405 mean no.
+// Does the server offer a GET endpoint? (capture download is optional.) 404 and 501 mean no;
+// anything else, 405 to the HEAD request included, means the path exists.
 export async function probe(url) {
 	try {
 		const res = await fetch(url, { method: 'HEAD', cache: 'no-store' });

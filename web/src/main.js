@@ -105,7 +105,11 @@ connectEvents({
 		status.setConnection(s);
 		if (s === 'connected' && !captureProbed) {
 			captureProbed = true;
-			probe('spin_api/capture_stop?device=00:00:00:00:00:00').then((ok) => (captureFound = ok));
+			// only a server whose status does not say (the first SPIN's) is probed: a HEAD
+			// request answered 405 shows as an error in the browser's console
+			status.poll().then(() => {
+				if (!status.captureKnown) probe('spin_api/capture_stop?device=00:00:00:00:00:00').then((ok) => (captureFound = ok));
+			});
 		}
 	},
 });

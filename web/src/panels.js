@@ -144,7 +144,8 @@ export class DetailsPanel {
 		form.onsubmit = async (ev) => {
 			ev.preventDefault();
 			const name = input.value.trim();
-			if (!name) return notify('A device name cannot be empty', 'error');
+			if (!name && !n.name) return notify('Type a name for this device', 'error');
+			if (!name) return act('Clear the name', 'set_device_name', { node: n.id, name: '' }, save);
 			if (/[<>"'&]/.test(name)) return notify('A device name cannot contain < > " \' or &', 'error');
 			await act(`Rename to ${name}`, 'set_device_name', { node: n.id, name }, save);
 		};

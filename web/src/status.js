@@ -48,6 +48,11 @@ export class StatusBar {
 		this.render();
 	}
 
+	// Does the server's status say whether captures exist (spind's does)? Then no probing.
+	get captureKnown() {
+		return find(this.status, ['capture', 'capture_available']) !== undefined;
+	}
+
 	get captureAvailable() {
 		const s = this.status;
 		const c = find(s, ['capture', 'capture_available']);
