@@ -662,6 +662,95 @@ int kernel_set_ifaces(const struct netif_set *now)
 	return err;
 }
 
+/* The id of the spin_cfg map pinned in dir, or 0. */
+static __u32 pinned_cfg_id(const char *dir)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, SPIN_MAP_CFG);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		info.id = 0;
+	close(fd);
+	return info.id;
+}
+
+/* Does the program use the map (so it is one this pin directory's spind attached)? */
+static bool prog_uses_map(__u32 prog_id, __u32 map_id)
+{
+	__u32 ids[64], len;
+	struct bpf_prog_info info;
+	bool uses = false;
+	int fd;
+
+	if (!prog_id || !map_id)
+		return false;
+	fd = bpf_prog_get_fd_by_id(prog_id);
+	if (fd < 0)
+		return false;
+	memset(&info, 0, sizeof(info));
+	info.nr_map_ids = sizeof(ids) / sizeof(ids[0]);
+	info.map_ids = (__u64)(unsigned long)ids;
+	len = sizeof(info);
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len))
+		for (__u32 i = 0; i < info.nr_map_ids && i < sizeof(ids) / sizeof(ids[0]); i++)
+			uses |= ids[i] == map_id;
+	close(fd);
+	return uses;
+}
+
+/* Our cls_bpf filter on one hook, when its program uses map_id. */
+static bool tc_filter_uses(int ifindex, enum bpf_tc_attach_point where, __u32 map_id)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = where);
+	LIBBPF_OPTS(bpf_tc_opts, q, .handle = SPIN_TC_HANDLE, .priority = SPIN_TC_PRIO);
+
+	return !tc_query_quiet(&hook, &q) && prog_uses_map(q.prog_id, map_id);
+}
+
+/*
+ * Every interface of this network namespace whose XDP program or cls_bpf filters use the maps
+ * pinned in dir, whatever the configuration names: an interface renamed, or a name mistyped
+ * on the command line, must not leave programs enforcing maps nobody can reach any more. (TCX
+ * links need no search: they are pinned in dir and go with the pins.)
+ */
+static void detach_by_maps(const char *dir, const struct netif_set *done)
+{
+	__u32 map_id = pinned_cfg_id(dir);
+	struct if_nameindex *all, *i;
+
+	if (!map_id || !(all = if_nameindex()))
+		return;
+	for (i = all; i->if_index; i++) {
+		LIBBPF_OPTS(bpf_xdp_query_opts, xq);
+		int ifindex = (int)i->if_index;
+		bool seen = false;
+
+		for (int j = 0; done && j < done->n; j++)
+			seen |= done->ifs[j].ifindex == ifindex;
+		if (seen)
+			continue;
+		if (!bpf_xdp_query(ifindex, 0, &xq) && prog_uses_map(xq.prog_id, map_id)) {
+			xdp_detach_ours(ifindex, i->if_name);
+			pr_info("%s: SPIN's XDP program detached (not in the interface list)",
+				i->if_name);
+		}
+		if (tc_filter_uses(ifindex, BPF_TC_INGRESS, map_id) ||
+		    tc_filter_uses(ifindex, BPF_TC_EGRESS, map_id)) {
+			tc_detach_if_there(ifindex, BPF_TC_INGRESS);
+			tc_detach_if_there(ifindex, BPF_TC_EGRESS);
+			pr_info("%s: SPIN's TC filters detached (not in the interface list)",
+				i->if_name);
+		}
+	}
+	if_freenameindex(all);
+}
+
 int kernel_detach(const struct netif_set *ifaces, const char *pin_dir, bool unpin)
 {
 	int ret = 0;
@@ -685,6 +774,7 @@ int kernel_detach(const struct netif_set *ifaces, const char *pin_dir, bool unpi
 		pr_info("%s: SPIN programs detached", nif->name);
 	}
 	if (unpin) {
+		detach_by_maps(dir, ifaces);
 		unpin_all(pin_dir ? pin_dir : SPIN_PIN_DIR);
 		if (rmdir(pin_dir ? pin_dir : SPIN_PIN_DIR) < 0 && errno != ENOENT)
 			pr_warn("cannot remove %s: %s", pin_dir, strerror(errno));

@@ -823,11 +823,13 @@ int spind_run(const struct spin_config *cfg)
 	return err;
 }
 
+/*
+ * -x: off the configured interfaces that exist (a missing one is named in a warning: the kernel
+ * took SPIN's hooks with it), then off any other interface whose programs use this pin
+ * directory's maps, then the pins. So it also cleans up after an interface that is gone.
+ */
 int spind_detach(const struct spin_config *cfg)
 {
-	int err = resolve_interfaces(cfg);
-
-	if (err)
-		return err;
+	resolve_present(cfg, &app.ifs);
 	return kernel_detach(&app.ifs, cfg->pin_dir[0] ? cfg->pin_dir : SPIN_PIN_DIR, true);
 }

@@ -287,8 +287,22 @@ check_eq "status lists lan0 with its new ifindex" \
 	"$(status_field '[i["ifindex"] for i in j["interfaces"] if i["name"] == "lan0"]')" \
 	"[$new_ifindex]"
 check_cmd "spind alive at the end" kill -0 "$SPIND_PID"
-
 spind_stop
-nsenter --net="/run/netns/$E2E_P-gw" "$E2E_OUT/spind" -x -i lan0 -o "pin_dir=$PIN" \
-	>/dev/null 2>&1 || true
+
+# --- spind -x when the configured interface is not there (gone, renamed, or a typo): it used
+# to stop at "no interface named ...", leaving every pin and program. Now it warns, and removes
+# whatever uses this pin directory's maps, wherever attached: here cls_bpf filters and native
+# XDP on lan0 (TCX links are pinned, so they would go with the pins anyway).
+spind_start "${ARGS[@]}" -o tc_mode=clsact -o xdp_mode=native || faults_done
+spind_stop
+check_eq "clsact run: spind's filter and XDP program are on lan0 before -x" \
+	"$(gw tc filter show dev lan0 ingress | grep -c spin_tc_ingress || true) $(gw ip link show lan0 | grep -c 'prog/xdp' || true)" "1 1"
+xout=$(nsenter --net="/run/netns/$E2E_P-gw" "$E2E_OUT/spind" -x -i nosuch0 -o "pin_dir=$PIN" 2>&1) &&
+	xst=0 || xst=$?
+check_eq "spind -x -i nosuch0 (no such interface) exits 0" "$xst" 0
+case $xout in *nosuch0*) ok "spind -x names the interface that is not there" ;;
+*) fail "spind -x names the interface that is not there" "output: ${xout:0:200}" ;; esac
+check_eq "spind -x: the filters and XDP program on lan0, which use its maps, are gone" \
+	"$(gw tc filter show dev lan0 ingress | grep -c spin_tc_ingress || true) $(gw tc filter show dev lan0 egress | grep -c spin_tc_egress || true) $(gw ip link show lan0 | grep -c 'prog/xdp' || true)" "0 0 0"
+check_cmd "spind -x: the pin directory is gone" test ! -e "$PIN"
 faults_done
