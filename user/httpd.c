@@ -923,11 +923,27 @@ static void sse_free(void *cls)
 	h.st.sse_clients--;
 }
 
-static enum MHD_Result serve_events(struct MHD_Connection *c)
+/* HEAD: the stream's headers only (no client, no replay: it would hold a slot with no body). */
+static enum MHD_Result serve_events_head(struct MHD_Connection *c)
 {
-	struct sse_client *cl = calloc(1, sizeof(*cl));
+	struct MHD_Response *resp =
+		MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, "Content-Type", "text/event-stream");
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	return queue(c, 200, resp);
+}
+
+static enum MHD_Result serve_events(struct MHD_Connection *c, const char *method)
+{
+	struct sse_client *cl;
 	struct MHD_Response *resp;
 
+	if (strcmp(method, MHD_HTTP_METHOD_HEAD) == 0)
+		return serve_events_head(c);
+	cl = calloc(1, sizeof(*cl));
 	if (!cl)
 		return MHD_NO;
 	cl->conn = c;
@@ -1589,7 +1605,7 @@ static enum MHD_Result route(struct MHD_Connection *c, struct req *r, const char
 					  metrics_text());
 		if (strcmp(url, HTTPD_API_PREFIX "status") == 0)
 			return reply_json(c, 200, status_json());
-		return serve_events(c);
+		return serve_events(c, method);
 	}
 	if (strcmp(url, HTTPD_API_PREFIX "capture_start") == 0 ||
 	    strcmp(url, HTTPD_API_PREFIX "capture_stop") == 0)

@@ -797,6 +797,23 @@ static void test_events(void)
 	char *big;
 	cJSON *j;
 
+	{ /* HEAD: the headers, no stream (it was one: a client that could never read a byte) */
+		struct httpd_stats before, after;
+		struct resp r;
+		char ct[64];
+
+		httpd_get_stats(&before);
+		CHECK_INT(http("HEAD", "/spin_api/events", NULL, NULL, &r), 0,
+			  "HEAD /spin_api/events answers");
+		CHECK_INT(r.status, 200, "HEAD /spin_api/events is 200");
+		CHECK_STR(header(&r, "Content-Type", ct, sizeof(ct)), "text/event-stream",
+			  "HEAD /spin_api/events says text/event-stream");
+		CHECK_INT((long)r.len, 0, "HEAD /spin_api/events has no body");
+		free(r.body);
+		httpd_get_stats(&after);
+		CHECK_INT((long)(after.sse_connects - before.sse_connects), 0,
+			  "HEAD /spin_api/events opens no event stream");
+	}
 	CHECK_INT(sse_open(&s, 0), 0, "event stream: connect");
 	CHECK(sse_wait(&s, "data: {\"topic\":\"SPIN/traffic/node/1\",\"retain\":true,\"payload\":"
 			   "{\"command\":\"nodeInfo\",\"result\":{\"id\":1,"),
