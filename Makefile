@@ -239,7 +239,7 @@ WEB_STAMP := web/node_modules/.package-lock.json
 
 $(WEB_STAMP): web/package.json web/package-lock.json
 	$(call msg,NPM,web/node_modules)
-	$(Q)cd web && npm ci --no-audit --no-fund --loglevel=error
+	$(Q)cd web && npm ci --no-audit --no-fund --loglevel=error >/dev/null # stdout: 'added N packages'
 	$(Q)touch $@
 
 $(OUT)/web/index.html: $(WEB_SRCS) $(WEB_STAMP)

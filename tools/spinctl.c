@@ -441,10 +441,15 @@ static int show_status(cJSON *s)
 		       ? "connected"
 		       : "disconnected");
 	cJSON_ArrayForEach(i, cJSON_GetObjectItem(s, "interfaces"))
-		printf("interface    %-12s tc %s, xdp %s\n",
+	{
+		const char *hook = cJSON_GetStringValue(cJSON_GetObjectItem(i, "tc_hook"));
+
+		printf("interface    %-12s tc %s%s%s%s, xdp %s\n",
 		       cJSON_GetStringValue(cJSON_GetObjectItem(i, "name")),
-		       cJSON_IsTrue(cJSON_GetObjectItem(i, "tc")) ? "on" : "off",
+		       cJSON_IsTrue(cJSON_GetObjectItem(i, "tc")) ? "on" : "off", hook ? " (" : "",
+		       hook ? hook : "", hook ? ")" : "",
 		       cJSON_GetStringValue(cJSON_GetObjectItem(i, "xdp")));
+	}
 	cJSON_ArrayForEach(m, maps) printf("map          %-12s %.0f / %.0f\n", m->string,
 					   cJSON_GetNumberValue(cJSON_GetObjectItem(m, "used")),
 					   cJSON_GetNumberValue(cJSON_GetObjectItem(m, "max")));

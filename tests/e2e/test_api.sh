@@ -192,6 +192,12 @@ if grep -q "$THERMO_MAC.*Living room thermostat" <<<"$out"; then ok "spinctl dev
 	fail "spinctl devices lists thermo" "$out"; fi
 check_eq "spinctl --json status has the version" \
 	"$(gw "$SPINCTL" --json status | "$E2E_PY" -c 'import json,sys; print("version" in json.load(sys.stdin))')" True
+out=$(gw "$SPINCTL" status)
+if grep -Eq '^interface +lan0 +tc on \((tcx|clsact)\), xdp ' <<<"$out"; then
+	ok "spinctl status says how the TC programs are hooked in (tcx or clsact)"
+else
+	fail "spinctl status says how the TC programs are hooked in" "$(grep interface <<<"$out")"
+fi
 check_cmd "spinctl block $REMOTE6" gw "$SPINCTL" block $REMOTE6
 tcp_ok thermo $REMOTE6 && got=reach || got=blocked
 check_eq "spinctl block: IPv6 TCP stops" "$got" blocked
