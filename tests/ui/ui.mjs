@@ -96,6 +96,24 @@ const phases = {
 		await page.click('#fit');
 		await page.waitForTimeout(800);
 		await shot(page, 'map');
+		await check('a narrower, lower window keeps the middle of the map in the middle', async () => {
+			const at = () => page.evaluate(() => {
+				const m = /translate\(([-\d.e]+),\s*([-\d.e]+)\)/.exec(document.querySelector('#graph g.viewport').getAttribute('transform') || '');
+				const r = document.querySelector('#graph').getBoundingClientRect();
+				return m ? { x: Number(m[1]), y: Number(m[2]), w: r.width, h: r.height } : null;
+			});
+			const a = await at();
+			await page.setViewportSize({ width: 1100, height: 700 });
+			await page.waitForTimeout(400);
+			const b = await at();
+			await page.setViewportSize({ width: 1400, height: 900 });
+			await page.waitForTimeout(400);
+			if (!a || !b) throw new Error('no viewport transform');
+			const want = { x: a.x + (b.w - a.w) / 2, y: a.y + (b.h - a.h) / 2 };
+			if (Math.abs(b.x - want.x) > 1 || Math.abs(b.y - want.y) > 1)
+				throw new Error(`translate (${b.x}, ${b.y}) after the resize, expected (${want.x}, ${want.y})`);
+			return `moved by (${(b.x - a.x).toFixed(0)}, ${(b.y - a.y).toFixed(0)})`;
+		});
 		await check('no error in the browser console while the page loads and goes live', () => {
 			if (consoleErrors.length) throw new Error(consoleErrors[0]);
 		});

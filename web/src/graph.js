@@ -3,7 +3,7 @@
 // d3-drag give pan, zoom (mouse and touch) and dragging.
 import { forceCollide, forceLink, forceManyBody, forceSimulation, forceX, forceY } from 'd3-force';
 import { select } from 'd3-selection';
-import { zoom, zoomIdentity } from 'd3-zoom';
+import { zoom, zoomIdentity, zoomTransform } from 'd3-zoom';
 import { drag } from 'd3-drag';
 import { clamp, isDevice, nodeName, searchText } from './format.js';
 import { placeLabels, textMeasurer } from './labels.js';
@@ -156,6 +156,20 @@ export class Graph {
 				}
 			});
 		this.centre();
+		// A window made narrower or wider keeps the middle of the view where it was, instead of
+		// leaving nodes under the legend or off the edge until "Fit".
+		this.size = this.svg.node().getBoundingClientRect();
+		new ResizeObserver(() => this.keepCentre()).observe(svgEl);
+	}
+
+	keepCentre() {
+		const { width, height } = this.svg.node().getBoundingClientRect();
+		const dx = (width - this.size.width) / 2;
+		const dy = (height - this.size.height) / 2;
+		this.size = { width, height };
+		if (!dx && !dy) return;
+		const t = zoomTransform(this.svg.node());
+		this.svg.call(this.zoom.transform, t.translate(dx / t.k, dy / t.k));
 	}
 
 	centre() {
