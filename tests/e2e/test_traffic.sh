@@ -67,6 +67,16 @@ forget_quiet_host() { # before spind starts: no neighbour entry can tell it the 
 	gw ip -4 neigh flush to "$ANSWER_IP" 2>/dev/null || true
 }
 
+node_mac_within() { # SECONDS MQTT-FILE IP MAC: the node's "mac" field, once it is MAC or at the end
+	local mac="" i
+	for ((i = 0; i < $1 * 2; i++)); do
+		mac=$(mqtt_node_field "$2" "$3" mac)
+		[ "$mac" = "\"$4\"" ] && break
+		sleep 0.5
+	done
+	echo "$mac"
+}
+
 quiet_host_mac() { # MQTT-FILE
 	local mac=""
 	in_ns "$QUIET_HOST" ip neigh replace 192.0.2.12 lladdr 02:00:00:00:00:12 dev eth0 nud permanent
@@ -74,11 +84,7 @@ quiet_host_mac() { # MQTT-FILE
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 for _ in range(3):
     s.sendto(b"x" * 32, ("192.0.2.12", 9))'
-	for _ in $(seq 1 20); do
-		mac=$(mqtt_node_field "$1" "$QUIET_IP" mac)
-		[ "$mac" = "\"$QUIET_MAC\"" ] && break
-		sleep 0.5
-	done
+	mac=$(node_mac_within 10 "$1" "$QUIET_IP" "$QUIET_MAC")
 	check_eq "bridge: the gateway has no neighbour entry for $QUIET_HOST" \
 		"$(gw ip -4 neigh show to "$QUIET_IP" | wc -l)" 0
 	check_eq "bridge: $QUIET_HOST, which never talks to the gateway, has its MAC (from its flow)" \
@@ -99,11 +105,7 @@ for port in (81, 82, 83):
         socket.create_connection(("192.0.2.13", port), timeout=2).close()
     except OSError:
         pass'
-	for _ in $(seq 1 20); do
-		mac=$(mqtt_node_field "$1" "$ANSWER_IP" mac)
-		[ "$mac" = "\"$ANSWER_MAC\"" ] && break
-		sleep 0.5
-	done
+	mac=$(node_mac_within 10 "$1" "$ANSWER_IP" "$ANSWER_MAC")
 	check_eq "bridge: the gateway has no neighbour entry for $ANSWER_HOST" \
 		"$(gw ip -4 neigh show to "$ANSWER_IP" | wc -l)" 0
 	check_eq "bridge: $ANSWER_HOST, which only answers, has its MAC on its address (from its answer)" \
