@@ -565,6 +565,32 @@ static void test_example(void)
 	CHECK(!memcmp(&c, &d, sizeof(c)), "the example's values are the defaults");
 	CHECK(keys >= 34, "the example lists every key");
 	free(text);
+
+	/* Each key config_print() writes has its commented-out line in the example. */
+	text = NULL;
+	out = open_memstream(&text, &len);
+	config_print(&d, out);
+	fclose(out);
+	for (char *p = text, *nl; p && *p; p = nl ? nl + 1 : NULL) {
+		char key[128], want[140], *eq;
+		bool found = false;
+
+		nl = strchr(p, '\n');
+		eq = strstr(p, " =");
+		if (*p == '#' || *p == '\n' || !eq || (nl && eq > nl) || eq - p >= (int)sizeof(key))
+			continue;
+		snprintf(key, sizeof(key), "%.*s", (int)(eq - p), p);
+		snprintf(want, sizeof(want), "#%s =", key);
+		f = fopen(path, "r");
+		while (f && !found && fgets(line, sizeof(line), f))
+			found = !strncmp(line, want, strlen(want));
+		if (f)
+			fclose(f);
+		if (!found)
+			printf("  spind.conf.example lacks \"%s\"\n", key);
+		CHECK(found, "spind.conf.example lists a key config_print() prints");
+	}
+	free(text);
 }
 
 int main(void)
