@@ -203,7 +203,7 @@ install: all
 	$(Q)install -d $(DESTDIR)$(PREFIX)/share/man/man8
 	$(Q)install -m 0644 docs/spind.8 $(DESTDIR)$(PREFIX)/share/man/man8/spind.8
 	$(Q)test -e $(DESTDIR)$(SYSCONFDIR)/spin/spind.conf || \
-		install -m 0644 docs/spind.conf.example $(DESTDIR)$(SYSCONFDIR)/spin/spind.conf
+		install -m 0600 docs/spind.conf.example $(DESTDIR)$(SYSCONFDIR)/spin/spind.conf
 
 uninstall:
 	$(Q)rm -f $(DESTDIR)$(BINDIR)/spind $(DESTDIR)$(BINDIR)/spin-lab \

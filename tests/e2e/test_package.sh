@@ -100,6 +100,8 @@ for f in /usr/sbin/spind /usr/sbin/spinctl /usr/lib/spin/spin.bpf.o /usr/share/s
 done
 conffiles=$(dpkg-deb --ctrl-tarfile "$DEB" | tar -xOf - ./conffiles | sort | tr '\n' ' ')
 check_eq "conffiles" "$conffiles" "/etc/mosquitto/conf.d/spin.conf /etc/spin/spind.conf "
+check_eq "spind.conf ships readable by root only (pubsub_password goes there)" \
+	"$(dpkg-deb -c "$DEB" | awk '$6 == "./etc/spin/spind.conf" { print $1 }')" "-rw-------"
 
 # --- install on this machine
 if dpkg-query -W -f='${db:Status-Status}' "$PKG" 2>/dev/null | grep -q installed; then
