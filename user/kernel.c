@@ -143,7 +143,11 @@ static void unpin_tcx_links(const char *pin_dir)
 	closedir(d);
 }
 
-static void unpin_all(const char *pin_dir)
+/*
+ * The maps only: TCX links stay pinned, so the programs attached now keep running (on the maps
+ * they hold) until the new ones replace them with a link update; unpinning a link detaches it.
+ */
+static void unpin_maps(const char *pin_dir)
 {
 	char path[PATH_MAX];
 
@@ -152,6 +156,11 @@ static void unpin_all(const char *pin_dir)
 		if (unlink(path) < 0 && errno != ENOENT)
 			pr_warn("cannot unpin %s: %s", path, strerror(errno));
 	}
+}
+
+static void unpin_all(const char *pin_dir)
+{
+	unpin_maps(pin_dir);
 	unpin_tcx_links(pin_dir);
 }
 
@@ -177,7 +186,7 @@ static int check_pinned_layout(const char *pin_dir)
 	pr_warn("pinned maps in %s have layout %u, this spind uses %u: recreating them (policy is "
 		"reloaded from the state directory)",
 		pin_dir, cfg.layout_version, SPIN_LAYOUT_VERSION);
-	unpin_all(pin_dir);
+	unpin_maps(pin_dir);
 	return 0;
 }
 
@@ -291,7 +300,7 @@ int kernel_open(const struct kernel_opts *o)
 	if (err && k.reused) {
 		/* Same layout version but other parameters (e.g. max_flows changed): start over. */
 		pr_warn("cannot reuse the pinned maps (%s): recreating them", strerror(-err));
-		unpin_all(k.pin_dir);
+		unpin_maps(k.pin_dir);
 		k.reused = false;
 		err = open_and_load(o);
 	}

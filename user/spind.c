@@ -446,7 +446,11 @@ static bool load_flows(const struct spin_config *cfg)
 	return false;
 }
 
-static int start_kernel(const struct spin_config *cfg)
+/*
+ * attach false: the caller attaches once the policy is in the maps (new maps start empty, and
+ * the programs attached until then keep enforcing the old ones).
+ */
+static int start_kernel(const struct spin_config *cfg, bool attach)
 {
 	struct kernel_opts ko = {
 		.pin_dir = cfg->pin_dir[0] ? cfg->pin_dir : SPIN_PIN_DIR,
@@ -467,9 +471,11 @@ static int start_kernel(const struct spin_config *cfg)
 	if (err)
 		return err;
 	app.kernel_open = true;
-	err = kernel_attach();
-	if (err)
-		return err;
+	if (attach) {
+		err = kernel_attach();
+		if (err)
+			return err;
+	}
 	kernel_cfg_set_clock(boottime_sec());
 	err = flows_init(kernel_flows_fd(), kernel_flows4_fd(), FLOW_IDLE_S, kernel_maps_reused());
 	if (err)
@@ -637,7 +643,7 @@ static void on_relink(void *ctx)
 			app.ifs = now;
 	} else {
 		app.ifs = now;
-		err = start_kernel(cfg);
+		err = start_kernel(cfg, true);
 	}
 	if (err)
 		pr_err("re-attaching failed: %s; %s", strerror(-err),
@@ -694,13 +700,15 @@ static int start_modules(const struct spin_config *cfg)
 	if (!err)
 		err = lan_init(cfg, &app.ifs);
 	if (!err)
-		err = passive.on ? start_capture(cfg) : start_kernel(cfg);
+		err = passive.on ? start_capture(cfg) : start_kernel(cfg, false);
 	if (!err && !passive.on) /* after the kernel: it clears what a previous run left */
 		err = devcap_init(&(struct devcap_opts){.max_bytes = cfg->capture_max_bytes,
 							.max_seconds = cfg->capture_max_seconds,
 							.kernel = true});
 	if (!err)
 		err = policy_init(cfg->state_dir, !passive.on, &po);
+	if (!err && !passive.on) /* with the policy in the maps, fresh ones included */
+		err = kernel_attach();
 	if (!err)
 		name_restored_nodes();
 	if (!err)

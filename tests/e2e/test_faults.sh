@@ -287,6 +287,23 @@ check_eq "status lists lan0 with its new ifindex" \
 	"$(status_field '[i["ifindex"] for i in j["interfaces"] if i["name"] == "lan0"]')" \
 	"[$new_ifindex]"
 check_cmd "spind alive at the end" kill -0 "$SPIND_PID"
+
+# --- a restart with another max_flows recreates the maps (as a new layout would): the
+# programs attached keep enforcing until the new ones, with the policy already in their maps,
+# replace them. The TCX links used to be unpinned first: ~2 s with no program at all.
+rpc add_iplist_ip '{"list":"block","ip":"203.0.113.10"}' >/dev/null
+wait_for 5 bash -c "! ip netns exec $E2E_P-thermo ping -c 1 -W 1 203.0.113.10 >/dev/null 2>&1" || true
+spind_stop
+e2e_bg blockping in_ns thermo ping -n -i 0.02 -c 300 -W 1 203.0.113.10
+PING_PID=$E2E_BG_PID
+sleep 0.3
+spind_start "${ARGS[@]/max_flows=$MAX_FLOWS/max_flows=2048}" || faults_done
+check_cmd "the maps were recreated for max_flows=2048" grep -q 'recreating them' "$SPIND_LOG"
+for _ in $(seq 100); do e2e_alive "$PING_PID" || break; sleep 0.1; done
+wait "$PING_PID" 2>/dev/null || true
+replies=$(grep -c 'bytes from' "$E2E_TMP/blockping.log" || true)
+check_eq "a blocked address answers none of 300 pings across the maps' recreation" "$replies" 0
+rpc remove_iplist_ip '{"list":"block","ip":"203.0.113.10"}' >/dev/null
 spind_stop
 
 # --- spind -x when the configured interface is not there (gone, renamed, or a typo): it used
