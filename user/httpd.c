@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <cjson/cJSON.h>
 #include <microhttpd.h>
+#include <utlist.h>
 
 #include "bus.h"
 #include "bytequeue.h"
@@ -713,10 +714,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx
 			return; /* not tracked: never evicted */
 		k->fd = ci->connect_fd;
 		k->idle_ms = now_ms();
-		k->next = h.conn_list;
-		if (h.conn_list)
-			h.conn_list->prev = k;
-		h.conn_list = k;
+		DL_PREPEND(h.conn_list, k);
 		*socket_ctx = k;
 		return;
 	}
@@ -728,12 +726,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx
 		return;
 	if (k->evicted && h.evicting)
 		h.evicting--;
-	if (k->prev)
-		k->prev->next = k->next;
-	else
-		h.conn_list = k->next;
-	if (k->next)
-		k->next->prev = k->prev;
+	DL_DELETE(h.conn_list, k);
 	free(k);
 	*socket_ctx = NULL;
 }
