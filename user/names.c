@@ -27,6 +27,7 @@ struct name_entry {
 static struct {
 	struct name_entry *user;
 	struct name_entry *dhcp;
+	struct name_entry *dhcp_prev; /* the lease file's names before its last change */
 	unsigned int n_user;
 	/* Bumped by every change of either table: a node looked up in this generation without a
 	 * match is not looked up again (names_apply runs for every flow end every second) until
@@ -171,6 +172,7 @@ void names_destroy(void)
 {
 	clear(&nm.user);
 	clear(&nm.dhcp);
+	clear(&nm.dhcp_prev);
 }
 
 static const char *name_for(const struct node *n)
@@ -196,13 +198,35 @@ static const char *name_for(const struct node *n)
 	return NULL;
 }
 
+/*
+ * A device named by its lease follows the lease: when the host name the device asks for
+ * changes, so does its name. A name the user gave (kept by MAC) is never replaced, and a
+ * lease that ends takes no name away.
+ */
+static const char *lease_rename(const struct node *n)
+{
+	const char *prev, *cur;
+	char key[64];
+
+	if (!node_mac(n) || !node_name(n))
+		return NULL;
+	mac_key(node_mac(n), key, sizeof(key));
+	if (lookup(nm.user, key))
+		return NULL;
+	prev = lookup(nm.dhcp_prev, key);
+	cur = lookup(nm.dhcp, key);
+	if (!prev || !cur || strcmp(node_name(n), prev) || !strcmp(prev, cur))
+		return NULL;
+	return cur;
+}
+
 void names_apply(struct node *n)
 {
 	const char *name;
 
-	if (!n || node_name(n) || (!nm.user && !nm.dhcp) || node_names_gen(n) == nm.gen)
+	if (!n || (!nm.user && !nm.dhcp) || node_names_gen(n) == nm.gen)
 		return;
-	name = name_for(n);
+	name = node_name(n) ? lease_rename(n) : name_for(n);
 	if (name)
 		nodes_set_name(node_id(n), name);
 	node_set_names_gen(n, nm.gen);
@@ -269,7 +293,9 @@ int names_poll_leases(void)
 		pr_warn("cannot read DHCP leases %s: %s", nm.leases, strerror(-err));
 		return 0;
 	}
-	clear(&nm.dhcp);
+	clear(&nm.dhcp_prev);
+	nm.dhcp_prev = nm.dhcp;
+	nm.dhcp = NULL;
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
 		parse_lease_line(line);
 	free(text);

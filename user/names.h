@@ -14,7 +14,10 @@
 /* state_dir "" keeps names in memory only; leases_file "" reads no leases. 0 or -errno. */
 int names_init(const char *state_dir, const char *leases_file);
 void names_destroy(void);
-/* Gives a node without a name the one remembered for its MAC or one of its addresses. */
+/*
+ * Gives a node without a name the one remembered for its MAC or one of its addresses, and a
+ * device still named by an earlier lease the host name its lease has now.
+ */
 void names_apply(struct node *n);
 /* Remembers the name set on node n (by MAC, else by each address) and saves. 0 or -errno. */
 int names_remember(const struct node *n, const char *name);

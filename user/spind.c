@@ -289,23 +289,24 @@ struct id_list {
 	bool devices_only;
 };
 
-static void collect_unnamed(struct node *n, void *ctx)
+/* Unnamed nodes, or every device: a device named by its lease follows the lease. */
+static void collect_nameable(struct node *n, void *ctx)
 {
 	struct id_list *l = ctx;
 
-	if (!node_name(n) && (!l->devices_only || node_mac(n)) &&
+	if ((l->devices_only ? node_mac(n) != NULL : !node_name(n)) &&
 	    l->n < sizeof(l->ids) / sizeof(l->ids[0]))
 		l->ids[l->n++] = node_id(n);
 }
 
-/* Gives the nodes without a name (devices only: the ones a lease can name) their stored one. */
+/* Gives the nodes without a name their stored one; devices_only: the ones a lease can name. */
 static void apply_names(bool devices_only)
 {
 	static struct id_list l;
 
 	l.n = 0;
 	l.devices_only = devices_only;
-	nodes_foreach(collect_unnamed, &l);
+	nodes_foreach(collect_nameable, &l);
 	for (unsigned int i = 0; i < l.n; i++)
 		names_apply(nodes_by_id(l.ids[i]));
 }

@@ -149,6 +149,45 @@ static void test_lookup_generation(void)
 	names_destroy();
 }
 
+/* A device named by its lease follows the lease; a user's name or a lease's end does not. */
+static void test_lease_changes(void)
+{
+	struct node *cam, *tv;
+
+	nodes_destroy();
+	nodes_init(&(struct nodes_ops){0}, 0, 0);
+	write_leases("9999999999 02:00:00:00:00:11 192.0.2.11 cam-old *\n"
+		     "9999999999 02:00:00:00:00:12 192.0.2.12 tv-old *\n");
+	CHECK_INT(names_init("", leases), 0, "names_init in memory only");
+	names_poll_leases();
+	cam = device("192.0.2.11", mac_cam, 400);
+	tv = device("192.0.2.12", mac_tv, 400);
+	names_apply(cam);
+	names_apply(tv);
+	CHECK_STR(name_of(tv), "tv-old", "the TV is named by its lease");
+	CHECK_INT(nodes_set_name(node_id(cam), "front-door"), 0, "user names the camera");
+	CHECK_INT(names_remember(cam, "front-door"), 0, "remembered by its MAC");
+
+	write_leases("9999999999 02:00:00:00:00:11 192.0.2.11 cam-renamed *\n"
+		     "9999999999 02:00:00:00:00:12 192.0.2.12 tv-renamed-by-owner *\n");
+	CHECK_INT(names_poll_leases(), 2, "the changed lease file is read again");
+	names_apply(cam);
+	names_apply(tv);
+	CHECK_STR(name_of(tv), "tv-renamed-by-owner", "a new host name in the lease renames");
+	CHECK_STR(name_of(cam), "front-door", "a user's name is never replaced by a lease");
+
+	write_leases("9999999999 02:00:00:00:00:11 192.0.2.11 cam-renamed *\n");
+	CHECK_INT(names_poll_leases(), 1, "the TV's lease ended");
+	names_apply(tv);
+	CHECK_STR(name_of(tv), "tv-renamed-by-owner", "an ended lease takes no name away");
+	write_leases("9999999999 02:00:00:00:00:12 192.0.2.12 tv-again *\n");
+	names_poll_leases();
+	names_apply(tv);
+	CHECK_STR(name_of(tv), "tv-renamed-by-owner",
+		  "a lease after a gap names only unnamed devices: the name it gave is kept");
+	names_destroy();
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof(dir), "/tmp/spin-test-names.XXXXXX");
@@ -158,6 +197,7 @@ int main(void)
 	nodes_init(&(struct nodes_ops){0}, 0, 0);
 	test_leases_and_user_names();
 	test_lookup_generation();
+	test_lease_changes();
 	nodes_destroy();
 	check_rm_tree(dir);
 	return check_exit();
