@@ -123,9 +123,13 @@ static int lock_pin_dir(const char *pin_dir)
 }
 
 #define TCX_PIN_PREFIX "tcx_"
+#define XDP_PIN_PREFIX "xdp_"
 
-/* Unpinning a TCX link detaches it (spind keeps no link fd open). */
-static void unpin_tcx_links(const char *pin_dir)
+/*
+ * Unpinning a TCX link detaches it (spind keeps no link fd open). An XDP program pin only
+ * names the program attached there (xdp_pin_path); the attachment holds its own reference.
+ */
+static void unpin_links(const char *pin_dir)
 {
 	char path[PATH_MAX];
 	struct dirent *de;
@@ -134,7 +138,8 @@ static void unpin_tcx_links(const char *pin_dir)
 	if (!d)
 		return;
 	while ((de = readdir(d))) {
-		if (strncmp(de->d_name, TCX_PIN_PREFIX, strlen(TCX_PIN_PREFIX)) != 0)
+		if (strncmp(de->d_name, TCX_PIN_PREFIX, strlen(TCX_PIN_PREFIX)) != 0 &&
+		    strncmp(de->d_name, XDP_PIN_PREFIX, strlen(XDP_PIN_PREFIX)) != 0)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", pin_dir, de->d_name);
 		if (unlink(path) < 0 && errno != ENOENT)
@@ -161,7 +166,7 @@ static void unpin_maps(const char *pin_dir)
 static void unpin_all(const char *pin_dir)
 {
 	unpin_maps(pin_dir);
-	unpin_tcx_links(pin_dir);
+	unpin_links(pin_dir);
 }
 
 /* Returns 1 if compatible pins exist, 0 if none (or incompatible ones were removed). */
@@ -474,13 +479,70 @@ static int tc_attach(struct kernel_iface_state *st, int in_fd, int out_fd)
 	return err;
 }
 
-static bool prog_is_ours(__u32 prog_id)
+/*
+ * Each XDP program spind attaches is pinned as xdp_<ifindex>: the packaged unit runs without
+ * CAP_SYS_ADMIN, which BPF_PROG_GET_FD_BY_ID needs, so the pin is how a restarted spind knows
+ * the program attached there is its own (by id) and replaces it.
+ */
+static void xdp_pin_path(char *buf, size_t len, const char *pin_dir, int ifindex)
+{
+	snprintf(buf, len, "%s/" XDP_PIN_PREFIX "%d", pin_dir, ifindex);
+}
+
+static __u32 prog_id_of(int fd)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+}
+
+static bool xdp_pinned_is(const char *pin_dir, int ifindex, __u32 prog_id)
+{
+	char path[PATH_MAX];
+	bool same;
+	int fd;
+
+	xdp_pin_path(path, sizeof(path), pin_dir, ifindex);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return false;
+	same = prog_id_of(fd) == prog_id;
+	close(fd);
+	return same;
+}
+
+static void xdp_unpin(const char *pin_dir, int ifindex)
+{
+	char path[PATH_MAX];
+
+	xdp_pin_path(path, sizeof(path), pin_dir, ifindex);
+	if (unlink(path) < 0 && errno != ENOENT)
+		pr_warn("cannot unpin %s: %s", path, strerror(errno));
+}
+
+static void xdp_pin(int ifindex, int prog_fd)
+{
+	char path[PATH_MAX];
+
+	xdp_unpin(k.pin_dir, ifindex);
+	xdp_pin_path(path, sizeof(path), k.pin_dir, ifindex);
+	if (bpf_obj_pin(prog_fd, path))
+		pr_warn("cannot pin %s: %s (a restart without CAP_SYS_ADMIN will not recognise "
+			"this XDP program)",
+			path, strerror(errno));
+}
+
+/* Ours: the program pinned for this interface, or (with CAP_SYS_ADMIN) one by our name. */
+static bool prog_is_ours(const char *pin_dir, int ifindex, __u32 prog_id)
 {
 	struct bpf_prog_info info = {};
 	__u32 len = sizeof(info);
 	bool ours;
 	int fd;
 
+	if (xdp_pinned_is(pin_dir, ifindex, prog_id))
+		return true;
 	fd = bpf_prog_get_fd_by_id(prog_id);
 	if (fd < 0)
 		return false;
@@ -491,20 +553,26 @@ static bool prog_is_ours(__u32 prog_id)
 }
 
 /* Removes our XDP program (any mode); leaves a foreign one alone. */
-static int xdp_detach_ours(int ifindex, const char *ifname)
+static int xdp_detach_ours(const char *pin_dir, int ifindex, const char *ifname)
 {
 	LIBBPF_OPTS(bpf_xdp_query_opts, q);
 	__u32 flags;
+	int err;
 
-	if (bpf_xdp_query(ifindex, 0, &q) || !q.prog_id)
+	if (bpf_xdp_query(ifindex, 0, &q) || !q.prog_id) {
+		xdp_unpin(pin_dir, ifindex);
 		return 0;
-	if (!prog_is_ours(q.prog_id)) {
+	}
+	if (!prog_is_ours(pin_dir, ifindex, q.prog_id)) {
 		pr_warn("%s: a foreign XDP program (id %u) is attached; leaving it", ifname,
 			q.prog_id);
 		return -EBUSY;
 	}
 	flags = q.attach_mode == XDP_ATTACHED_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
-	return bpf_xdp_detach(ifindex, flags, NULL);
+	err = bpf_xdp_detach(ifindex, flags, NULL);
+	if (!err)
+		xdp_unpin(pin_dir, ifindex);
+	return err;
 }
 
 /* The interface's driver name (ethtool), or "" when it cannot be told. */
@@ -549,7 +617,7 @@ static int xdp_attach_one(struct kernel_iface_state *st, int prog_fd)
 	const char *name = st->nif.name;
 	int ifindex = st->nif.ifindex, err;
 
-	err = xdp_detach_ours(ifindex, name);
+	err = xdp_detach_ours(k.pin_dir, ifindex, name);
 	if (err)
 		return err;
 	if (k.xdp_mode == SPIN_XDP_AUTO && !xdp_worth_it(name))
@@ -559,6 +627,7 @@ static int xdp_attach_one(struct kernel_iface_state *st, int prog_fd)
 				     XDP_FLAGS_DRV_MODE | XDP_FLAGS_UPDATE_IF_NOEXIST, NULL);
 		if (!err) {
 			st->xdp_attached = SPIN_XDP_NATIVE;
+			xdp_pin(ifindex, prog_fd);
 			return 0;
 		}
 		if (k.xdp_mode == SPIN_XDP_NATIVE)
@@ -569,8 +638,10 @@ static int xdp_attach_one(struct kernel_iface_state *st, int prog_fd)
 		return 0;
 	}
 	err = bpf_xdp_attach(ifindex, prog_fd, XDP_FLAGS_SKB_MODE, NULL);
-	if (!err)
+	if (!err) {
 		st->xdp_attached = SPIN_XDP_GENERIC;
+		xdp_pin(ifindex, prog_fd);
+	}
 	return err;
 }
 
@@ -588,7 +659,7 @@ static int attach_iface(struct kernel_iface_state *st)
 	}
 	st->tc_attached = true;
 	if (k.xdp_mode == SPIN_XDP_OFF) {
-		xdp_detach_ours(st->nif.ifindex, st->nif.name);
+		xdp_detach_ours(k.pin_dir, st->nif.ifindex, st->nif.name);
 		return 0;
 	}
 	err = xdp_attach_one(st, bpf_program__fd(k.skel->progs.spin_xdp));
@@ -643,9 +714,10 @@ int kernel_set_ifaces(const struct netif_set *now)
 			continue;
 		if (netif_exists(ifindex)) {
 			gone.ifs[gone.n++] = k.ifs[i].nif;
-		} else { /* deleted: the kernel took its hooks, its TCX link pins are left */
+		} else { /* deleted: the kernel took its hooks, its link and program pins are left */
 			tcx_detach_one(k.pin_dir, ifindex, true);
 			tcx_detach_one(k.pin_dir, ifindex, false);
+			xdp_unpin(k.pin_dir, ifindex);
 		}
 	}
 	if (gone.n)
@@ -744,8 +816,10 @@ static void detach_by_maps(const char *dir, const struct netif_set *done)
 			seen |= done->ifs[j].ifindex == ifindex;
 		if (seen)
 			continue;
-		if (!bpf_xdp_query(ifindex, 0, &xq) && prog_uses_map(xq.prog_id, map_id)) {
-			xdp_detach_ours(ifindex, i->if_name);
+		if (!bpf_xdp_query(ifindex, 0, &xq) && xq.prog_id &&
+		    (xdp_pinned_is(dir, ifindex, xq.prog_id) ||
+		     prog_uses_map(xq.prog_id, map_id))) {
+			xdp_detach_ours(dir, ifindex, i->if_name);
 			pr_info("%s: SPIN's XDP program detached (not in the interface list)",
 				i->if_name);
 		}
@@ -770,7 +844,7 @@ int kernel_detach(const struct netif_set *ifaces, const char *pin_dir, bool unpi
 		const struct netif *nif = &ifaces->ifs[i];
 		int e1 = tc_detach_if_there(nif->ifindex, BPF_TC_INGRESS);
 		int e2 = tc_detach_if_there(nif->ifindex, BPF_TC_EGRESS);
-		int e3 = xdp_detach_ours(nif->ifindex, nif->name);
+		int e3 = xdp_detach_ours(dir, nif->ifindex, nif->name);
 
 		e3 = e3 ? e3 : tcx_detach_one(dir, nif->ifindex, true);
 		e3 = e3 ? e3 : tcx_detach_one(dir, nif->ifindex, false);

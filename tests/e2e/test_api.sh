@@ -128,7 +128,7 @@ expect "both removed" thermo reach
 
 # --- flow block: thermo <-> remote only
 for _ in $(seq 50); do
-	rpc list_devices '{}' | grep -q "$THERMO_MAC" && break
+	grep -q "$THERMO_MAC" <<<"$(rpc list_devices '{}')" && break
 	sleep 0.2
 done
 node=$(node_of)
@@ -237,7 +237,7 @@ tcp_ok thermo $REMOTE4 && got=reach || got=blocked
 check_eq "maps block: TCP to $REMOTE4 stops without spind" "$got" blocked
 icmp_ok thermo $REMOTE6 && got=reach || got=blocked
 check_eq "maps block: IPv6 is untouched" "$got" reach
-if gw "$SPINCTL" --pin-dir "$PIN_DIR" maps list | grep -q "^$REMOTE4 .*block"; then
+if grep -q "^$REMOTE4 .*block" <<<"$(gw "$SPINCTL" --pin-dir "$PIN_DIR" maps list)"; then
 	ok "spinctl maps list shows the entry"
 else fail "spinctl maps list shows the entry" "$(gw "$SPINCTL" --pin-dir "$PIN_DIR" maps list)"; fi
 check_cmd "spinctl maps unblock $REMOTE4" gw "$SPINCTL" --pin-dir "$PIN_DIR" maps unblock $REMOTE4

@@ -26,7 +26,7 @@ rpc() { # METHOD -> the answer
 }
 
 named() { # NAME: list_devices has a device of that name
-	rpc list_devices | grep -q "\"name\":\"$1\""
+	grep -q "\"name\":\"$1\"" <<<"$(rpc list_devices)"
 }
 
 lab_left() { # what the lab or the demo left behind: namespaces, pin dir

@@ -217,10 +217,11 @@ pid=$(spind_child || true)
 caps=$(sed -n 's/^CapEff:[[:space:]]*//p' "/proc/$pid/status" 2>/dev/null || echo none)
 check_eq "spind runs with exactly the unit's capabilities (CapEff)" "$caps" "$WANT_CAPS"
 check_eq "spind attached TC ingress, TC egress and XDP on lan0" "$(attached)" "1 1 1"
+XDP_ID_FIRST=$(gw ip link show lan0 | sed -n 's/.*prog\/xdp id \([0-9]*\) .*/\1/p')
 # Every map spind pins (user/kernel.c's map_names), no more, no less.
 PINNED_WANT=$(grep -o 'SPIN_MAP_[A-Z0-9]*' "$SPIN_TOP/user/kernel.c" | sort -u | wc -l)
 check_eq "the maps are pinned in the configured pin dir" \
-	"$(find "$PIN" -type f ! -name 'tcx_*' | wc -l)" "$PINNED_WANT"
+	"$(find "$PIN" -type f ! -name 'tcx_*' ! -name 'xdp_*' | wc -l)" "$PINNED_WANT"
 # With TCX (kernel 6.6+) the links hang there too: one per hook, named by ifindex.
 case $(find "$PIN" -type f -name 'tcx_*' | wc -l) in
 0 | 2) ok "TCX link pins: none (clsact) or ingress and egress of lan0" ;;
@@ -334,6 +335,16 @@ check_eq "SPIN stays attached while spind is stopped" "$(attached)" "1 1 1"
 spind_unit_start restart
 check_cmd "the restarted spind reuses the pinned maps" grep -q "maps reused in $PIN" "$SPIND_LOG"
 check_eq "still one set of programs on lan0" "$(attached)" "1 1 1"
+# Without CAP_SYS_ADMIN spind cannot open a program by id: the xdp_<ifindex> pin is how it
+# knows the XDP program left attached is its own, and replaces it with the new run's.
+xdp_id=$(gw ip link show lan0 | sed -n 's/.*prog\/xdp id \([0-9]*\) .*/\1/p')
+check_cmd "the restart did not take its own XDP program for a foreign one" \
+	bash -c "! grep -q 'foreign XDP' '$SPIND_LOG'"
+check_eq "the XDP program on lan0 is the restarted spind's, pinned by ifindex" \
+	"$(bpftool prog show pinned "$PIN/xdp_$(gw cat /sys/class/net/lan0/ifindex)" 2>/dev/null |
+		sed -n 's/^\([0-9]*\): xdp .*/\1/p')" "${xdp_id:-no XDP program}"
+check_cmd "the XDP program attached before the restart is gone" \
+	bash -c "! grep -qw '${XDP_ID_FIRST:-none}' <<<'$xdp_id'"
 
 # --- purge: stop (as prerm's 'systemctl stop'), then dpkg --purge in the gateway namespace,
 # where prerm's 'spind -x' finds lan0

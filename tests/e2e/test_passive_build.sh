@@ -17,7 +17,7 @@ else
 	fail "make PASSIVE_ONLY=1 builds spind" "$(tail -3 "$E2E_TMP/make.log" | tr '\n' ' ')"
 	e2e_done
 fi
-if ldd "$OUT/spind" | grep -q libbpf; then
+if grep -q libbpf <<<"$(ldd "$OUT/spind")"; then
 	fail "the passive-only spind does not link libbpf" "$(ldd "$OUT/spind" | grep libbpf)"
 else
 	ok "the passive-only spind does not link libbpf"

@@ -195,7 +195,9 @@ spin_tc_progs() { # IFACE ingress|egress [PIN-DIR]
 	if [ -n "$ifindex" ] && [ -e "$dir/tcx_$2_$ifindex" ]; then
 		id=$(bpftool link show pinned "$dir/tcx_$2_$ifindex" 2>/dev/null |
 			sed -n 's/.*prog \([0-9]*\).*/\1/p')
-		[ -n "$id" ] && bpftool prog show id "$id" 2>/dev/null | grep -q "spin_tc_$2" &&
+		# Not 'bpftool ... | grep -q': under pipefail, grep leaving at the first match can
+		# fail the pipe (bpftool's next write gets SIGPIPE), which read as "not attached".
+		[ -n "$id" ] && grep -q "spin_tc_$2" <<<"$(bpftool prog show id "$id" 2>/dev/null)" &&
 			n=$((n + 1))
 	fi
 	echo "$n"
