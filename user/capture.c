@@ -8,6 +8,7 @@
 #include <uthash.h>
 
 #include "capture.h"
+#include "copies.h"
 #include "events.h"
 #include "log.h"
 #include "loop.h"
@@ -27,6 +28,7 @@
 #define SLL_HDR_LEN	  16
 #define SLL2_HDR_LEN	  20
 #define LOOP_HDR_LEN	  4
+#define SLL_OUTGOING	  4 /* PACKET_OUTGOING, the cooked headers' packet type */
 #define ARPHRD_ETHER_	  1
 #define ETH_P_ARP_	  0x0806
 #define ARP_LEN		  28 /* Ethernet/IPv4 ARP */
@@ -95,6 +97,7 @@ static struct {
 	struct cfrag *frags;
 	unsigned int n_frags;
 	struct cmac *macs;
+	struct copies *copies; /* cooked link types only: an "any" capture */
 	unsigned int n_macs;
 
 	struct capture_stats st;
@@ -626,6 +629,35 @@ static bool needs_payload(const struct spin_pkt *pkt)
 	       (pkt->sport == spin_htons(DNS_PORT) || pkt->dport == spin_htons(DNS_PORT));
 }
 
+/* The interface an SLL2 record was captured on; -1 for SLL, which does not say. */
+static int cooked_ifindex(const uint8_t *data, uint32_t len)
+{
+	if (cap.st.linktype != LT_SLL2 || len < SLL2_HDR_LEN)
+		return -1;
+	return (int)((uint32_t)be16_at(data + 4) << 16 | be16_at(data + 6));
+}
+
+/* The cooked header's packet type says PACKET_OUTGOING: the packet was leaving. */
+static bool cooked_outgoing(const uint8_t *data, uint32_t len)
+{
+	if (cap.st.linktype == LT_SLL2)
+		return len >= SLL2_HDR_LEN && data[10] == SLL_OUTGOING;
+	return len >= SLL_HDR_LEN && be16_at(data) == SLL_OUTGOING;
+}
+
+static bool is_copy(const struct pcap_pkthdr *h, const uint8_t *data, uint32_t len,
+		    const struct spin_pkt *pkt)
+{
+	uint32_t ip_len = pkt->ip_len ? pkt->ip_len : h->len - pkt->l3_off;
+
+	if (!cap.copies ||
+	    !copies_is_copy(cap.copies, data + pkt->l3_off, len - pkt->l3_off, ip_len,
+			    cooked_ifindex(data, len), cooked_outgoing(data, len), tv_us(&h->ts)))
+		return false;
+	cap.st.copies++;
+	return true;
+}
+
 static void handle_packet(const struct pcap_pkthdr *h, const uint8_t *orig)
 {
 	uint32_t len = h->caplen < CAPTURE_HDR_COPY ? h->caplen : CAPTURE_HDR_COPY;
@@ -659,6 +691,8 @@ static void handle_packet(const struct pcap_pkthdr *h, const uint8_t *orig)
 		cap.st.parse_error++;
 		return;
 	}
+	if (is_copy(h, data, len, &pkt))
+		return;
 	if (h->caplen < h->len)
 		cap.st.snap_cut++;
 	if (mac && !mac_usable(mac))
@@ -817,6 +851,8 @@ static int setup(pcap_t *pc, const char *name, bool live, const struct capture_o
 	if (!cap.opts.idle_s)
 		cap.opts.idle_s = CAPTURE_IDLE_S;
 	cap.st.linktype = lt;
+	if (lt == LT_SLL || lt == LT_SLL2)
+		cap.copies = copies_new(); /* without it (no memory) copies are counted */
 	if (!linktype_known(lt))
 		pr_warn("capture %s: link type %s (%d) is not decoded: its packets are counted as "
 			"unknown_linktype",
@@ -944,7 +980,8 @@ void capture_log_stats(void)
 	pr_info("capture %s%s: %llu packets, %llu counted (%llu bytes) in %u flows (%llu new, "
 		"%llu removed), %llu intervals; not IP %llu, parse errors %llu, snap-cut %llu, "
 		"absurd lengths %llu, unknown link type %llu, read errors %llu; fragments %llu "
-		"(%llu unknown); table full %llu (%llu bytes); DNS %llu (%llu malformed, %llu "
+		"(%llu unknown); copies %llu; table full %llu (%llu bytes); DNS %llu (%llu "
+		"malformed, %llu "
 		"rejected, %llu snap-cut); ARP %llu, NDP %llu, MACs %llu",
 		cap.name, s->eof ? " (end)" : "", (unsigned long long)s->packets,
 		(unsigned long long)s->ip_packets, (unsigned long long)s->bytes, cap.n_flows,
@@ -953,11 +990,12 @@ void capture_log_stats(void)
 		(unsigned long long)s->parse_error, (unsigned long long)s->snap_cut,
 		(unsigned long long)s->absurd, (unsigned long long)s->unknown_linktype,
 		(unsigned long long)s->read_errors, (unsigned long long)s->fragments,
-		(unsigned long long)s->frag_unknown, (unsigned long long)s->map_full,
-		(unsigned long long)s->overflow_bytes, (unsigned long long)s->dns_packets,
-		(unsigned long long)s->dns_malformed, (unsigned long long)s->dns_rejected,
-		(unsigned long long)s->dns_snap_cut, (unsigned long long)s->arp,
-		(unsigned long long)s->ndp, (unsigned long long)s->macs_learned);
+		(unsigned long long)s->frag_unknown, (unsigned long long)s->copies,
+		(unsigned long long)s->map_full, (unsigned long long)s->overflow_bytes,
+		(unsigned long long)s->dns_packets, (unsigned long long)s->dns_malformed,
+		(unsigned long long)s->dns_rejected, (unsigned long long)s->dns_snap_cut,
+		(unsigned long long)s->arp, (unsigned long long)s->ndp,
+		(unsigned long long)s->macs_learned);
 }
 
 void capture_close(void)
@@ -970,6 +1008,7 @@ void capture_close(void)
 	loop_timer_del(cap.timer);
 	if (cap.pc)
 		pcap_close(cap.pc);
+	copies_free(cap.copies);
 	HASH_ITER(hh, cap.flows, f, ftmp)
 	{
 		HASH_DEL(cap.flows, f);

@@ -90,6 +90,7 @@ struct capture_stats {
 	uint64_t unknown_linktype; /* packets of a link type not decoded */
 	uint64_t fragments;
 	uint64_t frag_unknown; /* later fragments whose first fragment was not seen */
+	uint64_t copies;       /* "any" captures: a packet seen again on another interface */
 	uint64_t flow_new;
 	uint64_t map_full; /* packets that found no flow entry and could not create one */
 	uint64_t overflow_bytes;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-// fuzz-sources: user/capture.c user/events.c user/dns.c user/log.c user/loop.c
+// fuzz-sources: user/capture.c user/copies.c user/events.c user/dns.c user/log.c user/loop.c
 // fuzz-options: -max_len=65536
 /*
  * libFuzzer target for user/capture.c: each input is a whole capture file (pcap or pcapng,

@@ -24,6 +24,9 @@ enum l2 { L2_ETH, L2_QINQ, L2_SLL, L2_SLL2, L2_RAW };
 
 static char dir[] = "/tmp/test_capture.XXXXXX";
 
+/* What cooked headers say: the interface (SLL2) and the packet type (4: outgoing). */
+static int sll_ifindex = 2, sll_pkttype;
+
 /* --- what the module reported --- */
 
 #define MAX_DELTAS 4096
@@ -251,6 +254,7 @@ static size_t l2_header(uint8_t *b, enum l2 l2, uint16_t etype, const uint8_t *s
 		return 14;
 	case L2_SLL:
 		memset(b, 0, 16);
+		put16(b, (uint16_t)sll_pkttype);
 		put16(b + 2, 1);
 		put16(b + 4, 6);
 		memcpy(b + 6, smac, 6);
@@ -259,8 +263,9 @@ static size_t l2_header(uint8_t *b, enum l2 l2, uint16_t etype, const uint8_t *s
 	case L2_SLL2:
 		memset(b, 0, 20);
 		put16(b, etype);
-		b[7] = 2; /* ifindex */
+		b[7] = (uint8_t)sll_ifindex;
 		put16(b + 8, 1);
+		b[10] = (uint8_t)sll_pkttype;
 		b[11] = 6;
 		memcpy(b + 12, smac, 6);
 		return 20;
@@ -431,6 +436,8 @@ static long replay(const char *path, const struct capture_opts *o)
 #define DNS4 "198.51.100.1"
 #define DEV6 "2001:db8:1::10"
 #define SRV6 "2001:db8:203::10"
+#define GW4  "192.0.2.1"
+#define GW6  "2001:db8:1::1"
 #define DNS6 "2001:db8:100::1"
 
 /*
@@ -950,6 +957,78 @@ static void test_loop(void)
 	}
 }
 
+/*
+ * tcpdump -i any on a router: every forwarded packet twice, arriving on lan0 and leaving on
+ * wan0 with its TTL (hop limit) one lower. Each is counted once; a packet repeated 300 ms later
+ * (a retransmission) and a packet only leaving (the gateway's own) are counted.
+ */
+static void write_forwarded(struct writer *w, enum l2 l2, bool v6, long t)
+{
+	struct pktspec s = {.l2 = l2, .proto = IPPROTO_UDP, .sport = 4000, .dport = 9000};
+	size_t ip_off = l2 == L2_SLL2 ? 20 : 16, n;
+	uint8_t b[256];
+
+	s.src = v6 ? DEV6 : DEV4, s.dst = v6 ? SRV6 : SRV4, s.plen = 100, s.smac = mac_thermo;
+	for (int i = 0; i < 3; i++) {
+		s.ip_id = (uint16_t)(i + 1);
+		sll_ifindex = 2, sll_pkttype = 0;
+		n = build(b, &s);
+		w_put(w, t + 100 * i, b, n, 0);
+		b[ip_off + (v6 ? 7 : 8)]--; /* the router's hop */
+		if (!v6)
+			b[ip_off + 10] ^= 0x01; /* and so another checksum */
+		sll_ifindex = 3, sll_pkttype = 4;
+		n = l2_header(b, l2, v6 ? ETH_P_IPV6 : ETH_P_IP, mac_gw) + (n - ip_off);
+		w_put(w, t + 100 * i, b, n, 0);
+	}
+	s.ip_id = 3; /* the last packet again, 300 ms later on lan0: a packet of its own */
+	sll_ifindex = 2, sll_pkttype = 0;
+	n = build(b, &s);
+	w_put(w, t + 500, b, n, 0);
+	s.src = v6 ? GW6 : GW4, s.ip_id = 9; /* the gateway's own, leaving only */
+	sll_ifindex = 3, sll_pkttype = 4;
+	n = build(b, &s);
+	w_put(w, t + 600, b, n, 0);
+	sll_ifindex = 2, sll_pkttype = 0;
+}
+
+static void test_any_copies(void)
+{
+	static const struct {
+		const char *name;
+		int dlt;
+		enum l2 l2;
+	} lt[] = {{"any sll", DLT_LINUX_SLL, L2_SLL}, {"any sll2", DLT_LINUX_SLL2, L2_SLL2}};
+
+	for (size_t i = 0; i < sizeof(lt) / sizeof(lt[0]); i++) {
+		struct capture_stats st;
+		struct flow_sum f4, f6;
+		struct writer w;
+		char name[96];
+
+		w_open(&w, lt[i].l2 == L2_SLL ? "any.pcap" : "any2.pcap", lt[i].dlt, 65535);
+		write_forwarded(&w, lt[i].l2, false, 0);
+		write_forwarded(&w, lt[i].l2, true, 2000);
+		w_close(&w);
+		CHECK_INT(replay(w.path, NULL), 16, lt[i].name);
+		f4 = sum_flow(DEV4, 4000, SRV4, 9000, IPPROTO_UDP);
+		f6 = sum_flow(DEV6, 4000, SRV6, 9000, IPPROTO_UDP);
+		snprintf(name, sizeof(name), "%s: forwarded IPv4 packets counted once", lt[i].name);
+		CHECK_INT(f4.pkts_fwd * 1000 + f4.bytes_fwd, 4 * 1000 + 4 * 128, name);
+		snprintf(name, sizeof(name), "%s: forwarded IPv6 packets counted once", lt[i].name);
+		CHECK_INT(f6.pkts_fwd * 1000 + f6.bytes_fwd, 4 * 1000 + 4 * 148, name);
+		snprintf(name, sizeof(name), "%s: the gateway's own packets are counted",
+			 lt[i].name);
+		CHECK_INT(sum_flow(GW4, 4000, SRV4, 9000, IPPROTO_UDP).pkts_fwd +
+				  sum_flow(GW6, 4000, SRV6, 9000, IPPROTO_UDP).pkts_fwd,
+			  2, name);
+		capture_get_stats(&st);
+		snprintf(name, sizeof(name), "%s: copies counted", lt[i].name);
+		CHECK_INT(st.copies, 6, name);
+		capture_close();
+	}
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -958,6 +1037,7 @@ int main(void)
 	}
 	test_ethernet();
 	test_linktypes();
+	test_any_copies();
 	test_arp_ndp();
 	test_pcapng();
 	test_truncated_file();
