@@ -3,7 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <net/if.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <pcap/pcap.h>
 #include <uthash.h>
 
@@ -79,6 +83,10 @@ static struct {
 	bool live;
 	struct loop_timer *timer; /* file: next batch or paced wait; live: the 1 s tick */
 	struct loop_watch *watch; /* live: libpcap's selectable fd */
+	unsigned int ifindex;	  /* live: the interface's index when it was opened */
+	bool lost;		  /* live: the handle failed; the tick reopens it */
+	bool read_failed;	  /* live: it failed on a read error, not a lost interface */
+	uint64_t packets_at_open; /* live: st.packets when it was reopened */
 
 	/* The capture's clock. */
 	time_t now;	     /* capture seconds */
@@ -811,25 +819,170 @@ static void on_live_packet(u_char *user, const struct pcap_pkthdr *h, const u_ch
 	handle_packet(h, data);
 }
 
+/*
+ * Is ifname there and up? A reopen is tried only then: on a missing interface it would fail,
+ * and a handle on a down one would only report it down again.
+ */
+static bool iface_up(const char *ifname)
+{
+	struct ifreq ifr = {};
+	size_t len = strnlen(ifname, IFNAMSIZ);
+	int fd, rc;
+
+	if (len >= IFNAMSIZ)
+		return false;
+	memcpy(ifr.ifr_name, ifname, len);
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	rc = ioctl(fd, SIOCGIFFLAGS, &ifr);
+	close(fd);
+	return rc == 0 && (ifr.ifr_flags & IFF_UP);
+}
+
+/*
+ * Did a read error mean that the interface went down or away? libpcap says so in words only
+ * ("The interface disappeared", "The interface went down") or with PCAP_ERROR_IFACE_NOT_UP;
+ * what the interface is now settles it (gone, down, or a new one under the same name).
+ */
+static bool iface_went_away(int rc, const char *msg)
+{
+	if (rc == PCAP_ERROR_IFACE_NOT_UP || !iface_up(cap.name) ||
+	    if_nametoindex(cap.name) != cap.ifindex)
+		return true;
+	return strstr(msg, "disappeared") || strstr(msg, "went down") ||
+	       strstr(msg, "Network is down") || strstr(msg, "No such device");
+}
+
+/*
+ * The handle is dead: a socket bound to a vanished interface never reads again, and its fd
+ * would stay quiet or report the same error on every call. It is closed (one warning), the
+ * flow table, MACs and counters stay, and the 1 s tick opens the interface again.
+ */
+static void live_lost(int rc)
+{
+	char msg[PCAP_ERRBUF_SIZE];
+
+	snprintf(msg, sizeof(msg), "%s", pcap_geterr(cap.pc));
+	if (iface_went_away(rc, msg)) {
+		cap.st.iface_lost++;
+		pr_warn("capture %s: the interface went away (%s); capturing again when it comes "
+			"back",
+			cap.name, msg);
+		cap.read_failed = false;
+	} else {
+		/* The same error again right after a reopen is said once, not every second. */
+		bool again = cap.read_failed && cap.st.packets == cap.packets_at_open;
+
+		cap.st.read_errors++;
+		log_print(again ? LOG_LVL_DEBUG : LOG_LVL_WARN,
+			  "capture %s: reading failed (%s); opening the interface again", cap.name,
+			  msg);
+		cap.read_failed = true;
+	}
+	loop_unwatch(cap.watch);
+	cap.watch = NULL;
+	pcap_close(cap.pc);
+	cap.pc = NULL;
+	cap.lost = true;
+}
+
 static void live_dispatch(void)
 {
 	int n = pcap_dispatch(cap.pc, CAPTURE_BATCH, on_live_packet, NULL);
 
-	if (n < 0 && n != PCAP_ERROR_BREAK) {
-		cap.st.read_errors++;
-		pr_warn("capture %s: %s", cap.name, pcap_geterr(cap.pc));
-	}
+	if (n < 0 && n != PCAP_ERROR_BREAK)
+		live_lost(n);
 }
 
 static void on_live_readable(int fd, uint32_t events, void *ctx)
 {
-	live_dispatch();
+	if (cap.pc)
+		live_dispatch();
+}
+
+/*
+ * A live handle on ifname: promiscuous, whole packets, non-blocking. NULL with -errno in *err;
+ * the cause is logged as an error, or only for debugging when quiet (a reopen that will be
+ * tried again).
+ */
+static pcap_t *live_handle(const char *ifname, bool quiet, int *err)
+{
+	char errbuf[PCAP_ERRBUF_SIZE] = "";
+	int lvl = quiet ? LOG_LVL_DEBUG : LOG_LVL_ERR;
+	pcap_t *pc;
+	int rc;
+
+	pc = pcap_create(ifname, errbuf);
+	if (!pc) {
+		log_print(lvl, "capture %s: %s", ifname, errbuf);
+		*err = -ENODEV;
+		return NULL;
+	}
+	pcap_set_snaplen(pc, CAPTURE_SNAPLEN);
+	pcap_set_promisc(pc, 1);
+	pcap_set_timeout(pc, 100);
+	rc = pcap_activate(pc);
+	if (rc < 0) {
+		log_print(lvl, "capture %s: %s", ifname, pcap_geterr(pc));
+		pcap_close(pc);
+		*err = rc == PCAP_ERROR_NO_SUCH_DEVICE ? -ENODEV
+		       : rc == PCAP_ERROR_PERM_DENIED  ? -EPERM
+						       : -EIO;
+		return NULL;
+	}
+	if (rc > 0)
+		log_print(quiet ? LOG_LVL_DEBUG : LOG_LVL_WARN, "capture %s: %s", ifname,
+			  pcap_geterr(pc));
+	if (pcap_setnonblock(pc, 1, errbuf) < 0) {
+		log_print(lvl, "capture %s: %s", ifname, errbuf);
+		pcap_close(pc);
+		*err = -EIO;
+		return NULL;
+	}
+	return pc;
+}
+
+/* The tick, while the interface is away: silent until it is back and open again. */
+static void live_reopen(void)
+{
+	struct loop_watch *w;
+	pcap_t *pc;
+	int err, fd, lt;
+
+	if (!iface_up(cap.name))
+		return;
+	pc = live_handle(cap.name, true, &err);
+	if (!pc)
+		return;
+	fd = pcap_get_selectable_fd(pc);
+	w = fd >= 0 ? loop_watch_fd(fd, EPOLLIN, on_live_readable, NULL) : NULL;
+	if (!w) {
+		pr_debug("capture %s: cannot watch the reopened capture", cap.name);
+		pcap_close(pc);
+		return;
+	}
+	lt = pcap_datalink(pc);
+	if (lt != cap.st.linktype)
+		pr_warn("capture %s: the link type is now %d (was %d)", cap.name, lt,
+			cap.st.linktype);
+	cap.st.linktype = lt;
+	cap.pc = pc;
+	cap.watch = w;
+	cap.ifindex = if_nametoindex(cap.name);
+	cap.lost = false;
+	cap.packets_at_open = cap.st.packets;
+	if (!cap.read_failed)
+		pr_info("capture %s: interface is back, capturing again", cap.name);
 }
 
 /* Once a second: packets the poll missed, and the interval ends without packets too. */
 static void on_live_tick(void *ctx)
 {
-	live_dispatch();
+	if (cap.lost)
+		live_reopen();
+	if (cap.pc)
+		live_dispatch();
 	advance(time(NULL));
 }
 
@@ -897,38 +1050,18 @@ int capture_open_file(const char *path, const struct capture_opts *opts,
 int capture_open_live(const char *ifname, const struct capture_opts *opts,
 		      const struct capture_ops *ops)
 {
-	char errbuf[PCAP_ERRBUF_SIZE] = "";
 	pcap_t *pc;
-	int rc, err;
+	int err;
 
 	if (!ops || !ops->is_lan)
 		return -EINVAL;
-	pc = pcap_create(ifname, errbuf);
-	if (!pc) {
-		pr_err("capture %s: %s", ifname, errbuf);
-		return -ENODEV;
-	}
-	pcap_set_snaplen(pc, CAPTURE_SNAPLEN);
-	pcap_set_promisc(pc, 1);
-	pcap_set_timeout(pc, 100);
-	rc = pcap_activate(pc);
-	if (rc < 0) {
-		pr_err("capture %s: %s", ifname, pcap_geterr(pc));
-		pcap_close(pc);
-		return rc == PCAP_ERROR_NO_SUCH_DEVICE ? -ENODEV
-		       : rc == PCAP_ERROR_PERM_DENIED  ? -EPERM
-						       : -EIO;
-	}
-	if (rc > 0)
-		pr_warn("capture %s: %s", ifname, pcap_geterr(pc));
-	if (pcap_setnonblock(pc, 1, errbuf) < 0) {
-		pr_err("capture %s: %s", ifname, errbuf);
-		pcap_close(pc);
-		return -EIO;
-	}
+	pc = live_handle(ifname, false, &err);
+	if (!pc)
+		return err;
 	err = setup(pc, ifname, true, opts, ops);
 	if (err)
 		return err;
+	cap.ifindex = if_nametoindex(ifname);
 	return 0;
 }
 
@@ -977,11 +1110,13 @@ void capture_log_stats(void)
 {
 	const struct capture_stats *s = &cap.st;
 
+	if (!cap.name[0])
+		return; /* nothing was opened */
 	pr_info("capture %s%s: %llu packets, %llu counted (%llu bytes) in %u flows (%llu new, "
 		"%llu removed), %llu intervals; not IP %llu, parse errors %llu, snap-cut %llu, "
-		"absurd lengths %llu, unknown link type %llu, read errors %llu; fragments %llu "
-		"(%llu unknown); copies %llu; table full %llu (%llu bytes); DNS %llu (%llu "
-		"malformed, %llu "
+		"absurd lengths %llu, unknown link type %llu, read errors %llu, interface lost "
+		"%llu; fragments %llu (%llu unknown); copies %llu; table full %llu (%llu bytes); "
+		"DNS %llu (%llu malformed, %llu "
 		"rejected, %llu snap-cut); ARP %llu, NDP %llu, MACs %llu",
 		cap.name, s->eof ? " (end)" : "", (unsigned long long)s->packets,
 		(unsigned long long)s->ip_packets, (unsigned long long)s->bytes, cap.n_flows,
@@ -989,13 +1124,13 @@ void capture_log_stats(void)
 		(unsigned long long)s->intervals, (unsigned long long)s->not_ip,
 		(unsigned long long)s->parse_error, (unsigned long long)s->snap_cut,
 		(unsigned long long)s->absurd, (unsigned long long)s->unknown_linktype,
-		(unsigned long long)s->read_errors, (unsigned long long)s->fragments,
-		(unsigned long long)s->frag_unknown, (unsigned long long)s->copies,
-		(unsigned long long)s->map_full, (unsigned long long)s->overflow_bytes,
-		(unsigned long long)s->dns_packets, (unsigned long long)s->dns_malformed,
-		(unsigned long long)s->dns_rejected, (unsigned long long)s->dns_snap_cut,
-		(unsigned long long)s->arp, (unsigned long long)s->ndp,
-		(unsigned long long)s->macs_learned);
+		(unsigned long long)s->read_errors, (unsigned long long)s->iface_lost,
+		(unsigned long long)s->fragments, (unsigned long long)s->frag_unknown,
+		(unsigned long long)s->copies, (unsigned long long)s->map_full,
+		(unsigned long long)s->overflow_bytes, (unsigned long long)s->dns_packets,
+		(unsigned long long)s->dns_malformed, (unsigned long long)s->dns_rejected,
+		(unsigned long long)s->dns_snap_cut, (unsigned long long)s->arp,
+		(unsigned long long)s->ndp, (unsigned long long)s->macs_learned);
 }
 
 void capture_close(void)

@@ -27,6 +27,11 @@
  * len) is still counted from its IP header's length (counted in snap_cut). Bad input is
  * counted in capture_stats and skipped, never trusted: truncated files, unknown link types,
  * absurd record lengths, malformed headers. Single-threaded, one capture at a time.
+ *
+ * A live interface that goes away (deleted, or down where libpcap reports it) ends its handle:
+ * one warning, the handle closed, the event counted (iface_lost); the flow table, the MACs and
+ * the counters stay, and the one-second tick opens the interface again once it exists and is
+ * up (same name, any ifindex), with one line when it does.
  */
 #ifndef SPIN_CAPTURE_H
 #define SPIN_CAPTURE_H
@@ -105,7 +110,9 @@ struct capture_stats {
 	uint64_t ndp;		/* neighbour advertisements used */
 	uint64_t macs_learned;	/* learn_mac calls (new or changed pairs) */
 	uint64_t intervals;
-	uint64_t read_errors; /* the file ended in an error: truncated, bad block */
+	uint64_t read_errors; /* the file ended in an error: truncated, bad block; live: a
+				 read failed otherwise (the capture is reopened) */
+	uint64_t iface_lost;  /* live: the interface went down or away (reopened when back) */
 	int linktype;	      /* DLT_* of the capture */
 	bool eof;	      /* the file is done (its last interval flushed) */
 };
@@ -135,7 +142,10 @@ long capture_run(void);
 /* The capture's current time (Unix seconds): the latest packet's, paced replay's clock. */
 time_t capture_now(void);
 void capture_get_stats(struct capture_stats *st);
-/* Logs the statistics in one line (at end of file, on exit). */
+/*
+ * Logs the statistics in one line (at end of file; spind: on exit from a live capture).
+ * Nothing without an open capture.
+ */
 void capture_log_stats(void);
 /* Frees everything, the flow table included. Safe without an open capture. */
 void capture_close(void);

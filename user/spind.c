@@ -731,6 +731,8 @@ static void stop_modules(void)
 	neigh_destroy();
 	loop_timer_del(passive.wait);
 	passive.wait = NULL;
+	if (passive.on && !passive.file) /* a file's were logged at its end */
+		capture_log_stats();
 	capture_close();
 	devcap_destroy(); /* before kernel_close(): it empties spin_capmac */
 	kernel_events_stop();

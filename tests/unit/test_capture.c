@@ -3,14 +3,19 @@
  * user/capture.c: captures written here from crafted packets (pcap_dump for pcap, by hand for
  * pcapng and broken files) replayed through the capture module with the real DNS module
  * behind it. Checks flows and byte counts per interval, initiators, DNS names, devices' MACs,
- * IPv4 and IPv6, every link type, and that bad input is counted and skipped.
+ * IPv4 and IPv6, every link type, and that bad input is counted and skipped. As root, a live
+ * capture on a veth in a network namespace of its own, deleted and re-created under it.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <net/if.h>
+#include <linux/if_packet.h>
 #include <pcap/pcap.h>
+#include <sys/socket.h>
 
 #include "capture.h"
 #include "check.h"
@@ -1029,6 +1034,138 @@ static void test_any_copies(void)
 	}
 }
 
+/* --- live: the interface goes away and comes back (root: a namespace and a veth) --- */
+
+#define LIVE_IF	  "spincap0"
+#define LIVE_PEER "spincap1"
+
+static int sh(const char *cmd)
+{
+	int rc = system(cmd);
+
+	if (rc)
+		printf("# '%s' exited with %d\n", cmd, rc);
+	return rc;
+}
+
+static int live_veth(void)
+{
+	return sh("ip link add " LIVE_IF " type veth peer name " LIVE_PEER
+		  " && ip link set " LIVE_IF " up && ip link set " LIVE_PEER " up");
+}
+
+/* n UDP packets from the device to the server, sent into the peer: they arrive on LIVE_IF. */
+static int live_send(int n)
+{
+	struct pktspec s = {.l2 = L2_ETH, .proto = IPPROTO_UDP, .smac = mac_thermo};
+	struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_halen = 6};
+	uint8_t b[256];
+	size_t len;
+	int fd, sent = 0;
+
+	s.src = DEV4, s.dst = SRV4, s.sport = 4000, s.dport = 5000, s.plen = 100;
+	len = build(b, &s);
+	sll.sll_ifindex = (int)if_nametoindex(LIVE_PEER);
+	memcpy(sll.sll_addr, mac_gw, 6);
+	fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+	if (fd < 0 || !sll.sll_ifindex)
+		goto out;
+	for (int i = 0; i < n; i++)
+		if (sendto(fd, b, len, 0, (struct sockaddr *)&sll, sizeof(sll)) == (ssize_t)len)
+			sent++;
+out:
+	if (fd >= 0)
+		close(fd);
+	return sent;
+}
+
+/* The steps, each polled every 100 ms until its condition holds (or 5 s pass). */
+static struct {
+	int step;
+	int polls;
+	struct loop_timer *t;
+	struct capture_stats st, before; /* now, and when the interface was deleted */
+	uint64_t pkts;
+} lv;
+
+static uint64_t live_pkts(void)
+{
+	return sum_flow(DEV4, 4000, SRV4, 5000, IPPROTO_UDP).pkts_fwd;
+}
+
+static void live_step(void *ctx)
+{
+	bool done = false;
+
+	capture_get_stats(&lv.st);
+	lv.pkts = live_pkts();
+	switch (lv.step) {
+	case 0: /* captured and handed on */
+		done = lv.pkts == 3;
+		lv.before = lv.st;
+		if (done)
+			done = sh("ip link del " LIVE_IF) == 0;
+		break;
+	case 1: /* the loss noticed */
+		done = lv.st.iface_lost == 1;
+		if (done)
+			done = live_veth() == 0;
+		break;
+	case 2: /* reopened: packets sent now are counted */
+		if (lv.polls % 5 == 0)
+			live_send(1);
+		done = lv.pkts > 3;
+		break;
+	}
+	if (done) {
+		lv.step++;
+		lv.polls = 0;
+	} else if (++lv.polls > 50) {
+		printf("# live: step %d gave up after 5 s\n", lv.step);
+		lv.step = -1;
+	}
+	if (lv.step < 0 || lv.step > 2)
+		loop_stop();
+	else
+		loop_timer_arm(lv.t, 100);
+}
+
+static void test_live_iface_lost(void)
+{
+	if (geteuid() != 0) {
+		printf("ok - live capture: # SKIP needs root (a network namespace)\n");
+		return;
+	}
+	/* IPv6 off: the new veths' router solicitations would be flows and MACs of their own */
+	if (unshare(CLONE_NEWNET) ||
+	    sh("echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6 2>/dev/null || true") ||
+	    live_veth()) {
+		printf("not ok - live capture: no namespace or veth: %s\n", strerror(errno));
+		check_failures++;
+		return;
+	}
+	reset();
+	loop_init();
+	CHECK_INT(capture_open_live(LIVE_IF, NULL, &ops), 0, "live: capture_open_live");
+	CHECK_INT(capture_start(), 0, "live: capture_start");
+	CHECK_INT(live_send(3), 3, "live: 3 packets sent into the peer");
+	lv.t = loop_timer_once(100, live_step, NULL);
+	loop_run();
+	CHECK_INT(lv.step, 3, "live: every step reached");
+	CHECK_INT(lv.st.iface_lost, 1, "live: the deleted interface counted once (iface_lost)");
+	CHECK_INT(lv.st.read_errors, 0, "live: not counted as a read error");
+	CHECK(lv.pkts > 3, "live: packets after the interface came back are counted");
+	CHECK_INT(lv.before.flow_new, 1, "live: one flow before the interface went away");
+	CHECK_INT(lv.st.flow_new, lv.before.flow_new,
+		  "live: the flow table was kept (the same flow goes on)");
+	CHECK_INT(lv.st.macs_learned, lv.before.macs_learned,
+		  "live: the MACs were kept (the device is not learned again)");
+	loop_timer_del(lv.t);
+	capture_close();
+	loop_destroy();
+	sh("ip link del " LIVE_IF);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -1044,6 +1181,7 @@ int main(void)
 	test_bad_records();
 	test_table();
 	test_loop();
+	test_live_iface_lost(); /* last: it moves the process into a namespace of its own */
 	dns_destroy();
 	check_rm_tree(dir);
 	return check_exit();
