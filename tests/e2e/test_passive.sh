@@ -5,6 +5,9 @@
 # `spind -r CAPTURE --fast` replays the recording. Both runs' MQTT output must agree: the
 # flows' byte and packet counts (within 1%, and within 1% of the wire), the device's MAC,
 # the servers' names, and the device's DNS queries.
+# Then, in a third lab, `spind -P -i lan0` (live capture) while lan0 is deleted and re-created
+# and taken down and up: spind stays, does not spin (CPU time while lan0 is away), says it
+# once, and reports the traffic after lan0 is back.
 set -euo pipefail
 export SPIN_LAB_PREFIX=${SPIN_LAB_PREFIX:-h7}
 export SPIN_LAB_STATE=${SPIN_LAB_STATE:-/run/spin-lab-h7}
@@ -20,6 +23,7 @@ PIN_DIR=/sys/fs/bpf/spin-h7
 CAPTURE=$E2E_TMP/lan0.pcap
 LIVE=$E2E_TMP/mqtt-live.txt
 REPLAY=$E2E_TMP/mqtt-replay.txt
+PLIVE=$E2E_TMP/mqtt-passive-live.txt
 declare -A FLOW_LPORT FLOW_WIRE
 
 # The flow's byte sum on the channel once it stops growing (spind reports once a second).
@@ -91,6 +95,115 @@ replay_run() {
 	lab_down
 }
 
+# --- passive live capture (-P) across lan0 going away and coming back
+
+cpu_ticks() { # PID -> utime + stime in clock ticks
+	local st f
+	st=$(cat "/proc/$1/stat")
+	st=${st##*) } # the fields after the command name
+	read -r -a f <<<"$st"
+	echo $((f[11] + f[12]))
+}
+
+# spind lives through WHAT while lan0 is away: alive, at most 0.5 s of CPU time in 3 s (a
+# resource check: a loop that spins on a dead fd uses all 3 s).
+away_check() { # WHAT
+	local before after hz
+	hz=$(getconf CLK_TCK)
+	before=$(cpu_ticks "$SPIND_PID")
+	sleep 3
+	if ! e2e_alive "$SPIND_PID"; then
+		fail "passive live, $1: spind keeps running" "exited: $(tail -2 "$SPIND_LOG" | tr '\n' ' ')"
+		return 1
+	fi
+	ok "passive live, $1: spind keeps running"
+	after=$(cpu_ticks "$SPIND_PID")
+	if [ $(((after - before) * 2)) -le "$hz" ]; then
+		ok "passive live, $1: spind is idle while lan0 is away"
+	else
+		fail "passive live, $1: spind is idle while lan0 is away" \
+			"$((after - before)) CPU ticks in 3 s (at most $((hz / 2)))"
+	fi
+}
+
+# The device fetches URL over IPv4; the flow must reach SPIN/traffic.
+passive_fetch() { # WHAT
+	local size lport bytes
+	read -r size lport < <(in_ns "$DEVICE" curl -4 -s -o /dev/null --max-time 20 \
+		-w '%{size_download} %{local_port}\n' "$URL" || echo "0 0")
+	check_eq "passive live, $1: $DEVICE downloads $URL" "$size" 1048576
+	read -r bytes _ < <(settled "$PLIVE" "$SRV4" "$lport")
+	if [ "${bytes:-0}" -ge 1048576 ]; then
+		ok "passive live, $1: the flow $DEVICE:$lport -> $SRV4:80 is reported ($bytes bytes)"
+	else
+		fail "passive live, $1: the flow $DEVICE:$lport -> $SRV4:80 is reported" \
+			"${bytes:-0} bytes on SPIN/traffic, expected at least 1048576"
+	fi
+}
+
+# lan0 as spin-lab makes it: a veth to the switch's bridge, the gateway's LAN addresses.
+lan0_create() {
+	local p=$SPIN_LAB_PREFIX
+	ip -n "$p-gw" link add lan0 address 02:00:00:00:00:01 type veth peer name uplink netns "$p-sw"
+	gw ethtool -K lan0 tso off gso off gro off >/dev/null 2>&1 || true
+	in_ns sw ethtool -K uplink tso off gso off gro off >/dev/null 2>&1 || true
+	ip -n "$p-sw" link set uplink master br0 up
+	ip -n "$p-gw" link set lan0 up
+	ip -n "$p-gw" addr add 192.0.2.1/24 dev lan0
+	ip -n "$p-gw" addr add 2001:db8:1::1/64 dev lan0 nodad
+}
+
+log_count() { # REGEX -> matching lines in spind's log
+	grep -cE "$1" "$SPIND_LOG" || true
+}
+
+passive_live_run() {
+	local gone
+	lab_up router --no-traffic
+	mqtt_capture_start "$PLIVE"
+	SPIND_READY_RE='spind running on [0-9]+ interface' # replay_run's was another
+	if spind_start -P -i lan0 -o pubsub_host=127.0.0.1 -s "$E2E_TMP/state-passive-live"; then
+		passive_fetch "before"
+
+		gw ip link del lan0
+		if wait_for 5 grep -q 'capture lan0: the interface went away' "$SPIND_LOG"; then
+			ok "passive live, lan0 deleted: spind says the interface went away"
+		else
+			fail "passive live, lan0 deleted: spind says the interface went away" \
+				"log: $(tail -2 "$SPIND_LOG" | tr '\n' ' ')"
+		fi
+		away_check "lan0 deleted"
+		# One line, not one per read attempt.
+		gone=$(log_count 'capture lan0: .*(went away|disappeared|went down)')
+		check_eq "passive live, lan0 deleted: one warning while it is away" "$gone" 1
+		lan0_create
+		if wait_for 5 grep -q 'capture lan0: interface is back, capturing again' "$SPIND_LOG"; then
+			ok "passive live, lan0 re-created: spind captures again"
+		else
+			fail "passive live, lan0 re-created: spind captures again" \
+				"log: $(tail -2 "$SPIND_LOG" | tr '\n' ' ')"
+		fi
+		passive_fetch "lan0 re-created"
+
+		gw ip link set dev lan0 down
+		away_check "lan0 down"
+		gw ip link set dev lan0 up
+		passive_fetch "lan0 down and up again"
+		check_eq "passive live: 'back' said once per time away" \
+			"$(log_count 'capture lan0: interface is back')" \
+			"$(log_count 'capture lan0: the interface went away')"
+		spind_stop
+		if grep -qE 'capture lan0: .*interface lost [1-9]' "$SPIND_LOG"; then
+			ok "passive live: the exit statistics count the interface's loss"
+		else
+			fail "passive live: the exit statistics count the interface's loss" \
+				"$(grep -o 'interface lost [0-9]*' "$SPIND_LOG" || echo 'no statistics line')"
+		fi
+	fi
+	mqtt_capture_stop
+	lab_down
+}
+
 live_run
 if [ ! -s "$CAPTURE" ]; then
 	fail "live run recorded a capture" "no packets in $CAPTURE"
@@ -146,4 +259,6 @@ if [ -n "$live_q" ]; then
 else
 	fail "live: dnsquery messages" "none in $LIVE"
 fi
+
+passive_live_run
 e2e_done
