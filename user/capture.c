@@ -1106,12 +1106,17 @@ void capture_get_stats(struct capture_stats *st)
 	st->flows = cap.n_flows;
 }
 
+bool capture_is_open(void)
+{
+	return cap.name[0] != '\0';
+}
+
 void capture_log_stats(void)
 {
 	const struct capture_stats *s = &cap.st;
 
-	if (!cap.name[0])
-		return; /* nothing was opened */
+	if (!capture_is_open())
+		return;
 	pr_info("capture %s%s: %llu packets, %llu counted (%llu bytes) in %u flows (%llu new, "
 		"%llu removed), %llu intervals; not IP %llu, parse errors %llu, snap-cut %llu, "
 		"absurd lengths %llu, unknown link type %llu, read errors %llu, interface lost "

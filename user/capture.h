@@ -142,6 +142,8 @@ long capture_run(void);
 /* The capture's current time (Unix seconds): the latest packet's, paced replay's clock. */
 time_t capture_now(void);
 void capture_get_stats(struct capture_stats *st);
+/* Is a capture open (a file, or a live interface even while it is away)? */
+bool capture_is_open(void);
 /*
  * Logs the statistics in one line (at end of file; spind: on exit from a live capture).
  * Nothing without an open capture.

@@ -5,6 +5,7 @@
 #include <uthash.h>
 
 #include "bus.h"
+#include "capture.h"
 #include "dns.h"
 #include "events.h"
 #include "flows.h"
@@ -126,12 +127,49 @@ static void collect_user(struct emitter *e)
 	emit(e, "save_errors", policy_save_errors(), STAT_TOTAL);
 }
 
+/* Passive mode's packet source (user/capture.c) in the kernel's place. */
+static void collect_passive(struct emitter *e)
+{
+	struct capture_stats s;
+
+	capture_get_stats(&s);
+	e->module = "passive";
+	emit(e, "packets", s.packets, STAT_TOTAL);
+	emit(e, "ip_packets", s.ip_packets, STAT_TOTAL);
+	emit(e, "bytes", s.bytes, STAT_TOTAL);
+	emit(e, "not_ip", s.not_ip, STAT_TOTAL);
+	emit(e, "parse_error", s.parse_error, STAT_TOTAL);
+	emit(e, "snap_cut", s.snap_cut, STAT_TOTAL);
+	emit(e, "absurd", s.absurd, STAT_TOTAL);
+	emit(e, "unknown_linktype", s.unknown_linktype, STAT_TOTAL);
+	emit(e, "fragments", s.fragments, STAT_TOTAL);
+	emit(e, "frag_unknown", s.frag_unknown, STAT_TOTAL);
+	emit(e, "flow_new", s.flow_new, STAT_TOTAL);
+	emit(e, "map_full", s.map_full, STAT_TOTAL);
+	emit(e, "overflow_bytes", s.overflow_bytes, STAT_TOTAL);
+	emit(e, "overflow_packets", s.overflow_packets, STAT_TOTAL);
+	emit(e, "flows", s.flows, STAT_MAX);
+	emit(e, "removed", s.removed, STAT_TOTAL);
+	emit(e, "dns_packets", s.dns_packets, STAT_TOTAL);
+	emit(e, "dns_malformed", s.dns_malformed, STAT_TOTAL);
+	emit(e, "dns_rejected", s.dns_rejected, STAT_TOTAL);
+	emit(e, "dns_snap_cut", s.dns_snap_cut, STAT_TOTAL);
+	emit(e, "arp", s.arp, STAT_TOTAL);
+	emit(e, "ndp", s.ndp, STAT_TOTAL);
+	emit(e, "macs_learned", s.macs_learned, STAT_TOTAL);
+	emit(e, "intervals", s.intervals, STAT_TOTAL);
+	emit(e, "read_errors", s.read_errors, STAT_TOTAL);
+	emit(e, "iface_lost", s.iface_lost, STAT_TOTAL);
+}
+
 void stats_collect(bool with_kernel, emit_fn cb, void *ctx)
 {
 	struct emitter e = {.cb = cb, .ctx = ctx};
 
 	if (with_kernel)
 		collect_kernel(&e);
+	else if (capture_is_open())
+		collect_passive(&e);
 	collect_user(&e);
 }
 

@@ -153,6 +153,14 @@ lan0_create() {
 	ip -n "$p-gw" addr add 2001:db8:1::1/64 dev lan0 nodad
 }
 
+passive_stat() { # NAME -> stats.passive.NAME of /spin_api/status
+	local api
+	api=$(sed -n 's/.*web API on \([0-9.:]*\)$/\1/p' "$SPIND_LOG" | tail -1)
+	gw curl -s --max-time 5 "http://$api/spin_api/status" |
+		"$E2E_PY" -c "import json, sys; print(json.load(sys.stdin)['stats']['passive']['$1'])" ||
+		echo "no status"
+}
+
 log_count() { # REGEX -> matching lines in spind's log
 	grep -cE "$1" "$SPIND_LOG" || true
 }
@@ -184,6 +192,8 @@ passive_live_run() {
 				"log: $(tail -2 "$SPIND_LOG" | tr '\n' ' ')"
 		fi
 		passive_fetch "lan0 re-created"
+		check_eq "passive live: the status counts the loss (stats.passive.iface_lost)" \
+			"$(passive_stat iface_lost)" 1
 
 		gw ip link set dev lan0 down
 		away_check "lan0 down"
