@@ -19,7 +19,7 @@ DEVICE_KEYS=02:00:00:00:00:10,192.0.2.10,2001:db8:1::10
 URL=http://api.thermo.example/1M.bin
 SRV4=203.0.113.10
 SRV6=2001:db8:203::10
-PIN_DIR=/sys/fs/bpf/spin-h7
+PIN_DIR=/sys/fs/bpf/spin-$SPIN_LAB_PREFIX-passive # the prefix keeps two labs' runs apart
 CAPTURE=$E2E_TMP/lan0.pcap
 LIVE=$E2E_TMP/mqtt-live.txt
 REPLAY=$E2E_TMP/mqtt-replay.txt
@@ -51,7 +51,7 @@ fetch() { # FAMILY: the device downloads URL; records the flow's local port and 
 
 # The live spind pins its maps here; a run never inherits another's (nor leaves them).
 clear_pins() {
-	case $PIN_DIR in /sys/fs/bpf/spin-h7) rm -rf "$PIN_DIR" ;; esac
+	case $PIN_DIR in /sys/fs/bpf/spin-?*-passive) rm -rf "$PIN_DIR" ;; esac
 }
 
 live_run() {
