@@ -144,6 +144,7 @@ static void collect_passive(struct emitter *e)
 	emit(e, "unknown_linktype", s.unknown_linktype, STAT_TOTAL);
 	emit(e, "fragments", s.fragments, STAT_TOTAL);
 	emit(e, "frag_unknown", s.frag_unknown, STAT_TOTAL);
+	emit(e, "copies", s.copies, STAT_TOTAL);
 	emit(e, "flow_new", s.flow_new, STAT_TOTAL);
 	emit(e, "map_full", s.map_full, STAT_TOTAL);
 	emit(e, "overflow_bytes", s.overflow_bytes, STAT_TOTAL);
