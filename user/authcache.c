@@ -4,6 +4,7 @@
 #include <ldns/sha2.h>
 
 #include "authcache.h"
+#include "ratelimit.h"
 
 #define CACHE_SLOTS 16 /* a household's browsers and scripts */
 #define FAIL_SLOTS  64
@@ -15,19 +16,11 @@ struct cached {
 	uint64_t until_ms;
 };
 
-struct fail_slot {
-	struct in6_addr addr;
-	double tokens;
-	uint64_t last_ms;
-	bool used;
-};
-
 static struct {
 	unsigned char key[32];
 	struct cached cache[CACHE_SLOTS];
-	struct fail_slot fails[FAIL_SLOTS];
-	double crypt_tokens;
-	uint64_t crypt_ms;
+	struct addr_bucket fails[FAIL_SLOTS];
+	struct tbucket crypt;
 	bool crypt_started;
 } a;
 
@@ -86,68 +79,32 @@ void authcache_put(const char *name, const char *pass, uint64_t now_ms)
 	slot->until_ms = now_ms + AUTHCACHE_TTL_MS;
 }
 
-static bool is_loopback(const struct in6_addr *c)
-{
-	return IN6_IS_ADDR_LOOPBACK(c) || (IN6_IS_ADDR_V4MAPPED(c) && c->s6_addr[12] == 127);
-}
+#define FAIL_PER_S (1000.0 / AUTH_FAIL_REFILL_MS)
 
-/* The client's failure bucket, refilled to now; the least recently used slot goes. */
-static struct fail_slot *fail_slot(const struct in6_addr *c, uint64_t now_ms)
+/* The client's failure bucket, refilled to now. */
+static struct tbucket *fails_of(const struct in6_addr *c, uint64_t now_ms)
 {
-	struct fail_slot *s = NULL, *lru = &a.fails[0];
+	struct tbucket *b = addr_bucket(a.fails, FAIL_SLOTS, c, AUTH_FAIL_BURST, now_ms);
 
-	for (int i = 0; i < FAIL_SLOTS && !s; i++) {
-		if (a.fails[i].used && memcmp(&a.fails[i].addr, c, sizeof(*c)) == 0)
-			s = &a.fails[i];
-		else if (!a.fails[i].used || (lru->used && a.fails[i].last_ms < lru->last_ms))
-			lru = &a.fails[i];
-	}
-	if (!s) {
-		s = lru;
-		s->addr = *c;
-		s->tokens = AUTH_FAIL_BURST;
-		s->last_ms = now_ms;
-		s->used = true;
-	}
-	if (now_ms > s->last_ms) {
-		s->tokens += (double)(now_ms - s->last_ms) / AUTH_FAIL_REFILL_MS;
-		if (s->tokens > AUTH_FAIL_BURST)
-			s->tokens = AUTH_FAIL_BURST;
-	}
-	s->last_ms = now_ms;
-	return s;
+	tbucket_refill(b, FAIL_PER_S, AUTH_FAIL_BURST, now_ms);
+	return b;
 }
 
 bool authbudget_take(const struct in6_addr *client, uint64_t now_ms)
 {
-	if (is_loopback(client))
+	if (addr_is_loopback(client))
 		return true;
-	if (fail_slot(client, now_ms)->tokens < 1.0)
+	if (fails_of(client, now_ms)->tokens < 1.0)
 		return false;
 	if (!a.crypt_started) {
-		a.crypt_tokens = AUTH_CRYPT_BURST;
-		a.crypt_ms = now_ms;
+		tbucket_init(&a.crypt, AUTH_CRYPT_BURST, now_ms);
 		a.crypt_started = true;
 	}
-	if (now_ms > a.crypt_ms) {
-		a.crypt_tokens += (double)(now_ms - a.crypt_ms) * AUTH_CRYPT_PER_S / 1000.0;
-		if (a.crypt_tokens > AUTH_CRYPT_BURST)
-			a.crypt_tokens = AUTH_CRYPT_BURST;
-	}
-	a.crypt_ms = now_ms;
-	if (a.crypt_tokens < 1.0)
-		return false;
-	a.crypt_tokens -= 1.0;
-	return true;
+	return tbucket_take(&a.crypt, AUTH_CRYPT_PER_S, AUTH_CRYPT_BURST, now_ms);
 }
 
 void authbudget_failed(const struct in6_addr *client, uint64_t now_ms)
 {
-	struct fail_slot *s;
-
-	if (is_loopback(client))
-		return;
-	s = fail_slot(client, now_ms);
-	if (s->tokens >= 1.0)
-		s->tokens -= 1.0;
+	if (!addr_is_loopback(client))
+		tbucket_take(fails_of(client, now_ms), FAIL_PER_S, AUTH_FAIL_BURST, now_ms);
 }

@@ -32,6 +32,7 @@
 #include "mqtt.h"
 #include "nodes.h"
 #include "policy.h"
+#include "ratelimit.h"
 #include "rpc.h"
 #include "stats.h"
 #include "traffic.h"
@@ -51,14 +52,6 @@
 struct user {
 	char name[USER_MAX + 1];
 	char hash[HASH_MAX + 1];
-};
-
-/* Token bucket per client address: the table is small and the least recently used slot goes. */
-struct rate_slot {
-	struct in6_addr addr;
-	double tokens;
-	uint64_t last_ms;
-	bool used;
 };
 
 struct sse_client {
@@ -125,7 +118,7 @@ static struct {
 	struct user users[MAX_USERS];
 	int n_users;
 	bool auth;
-	struct rate_slot rate[RATE_SLOTS];
+	struct addr_bucket rate[RATE_SLOTS]; /* a request budget per client address */
 	struct sse_client *clients;
 	struct cap_client *caps;
 	struct httpd_stats st;
@@ -599,46 +592,18 @@ static const char *csrf_refusal(struct MHD_Connection *c)
 
 /* --- rate limit --- */
 
-static struct rate_slot *rate_slot(const struct in6_addr *a)
-{
-	struct rate_slot *lru = &h.rate[0];
-
-	for (int i = 0; i < RATE_SLOTS; i++) {
-		struct rate_slot *s = &h.rate[i];
-
-		if (s->used && memcmp(&s->addr, a, sizeof(*a)) == 0)
-			return s;
-		if (!s->used || (lru->used && s->last_ms < lru->last_ms))
-			lru = s;
-	}
-	lru->used = true;
-	lru->addr = *a;
-	lru->tokens = h.lim.rate_burst;
-	lru->last_ms = now_ms();
-	return lru;
-}
-
 static bool rate_ok(struct MHD_Connection *c)
 {
 	struct in6_addr a;
-	struct rate_slot *s;
 	uint64_t now = now_ms();
 
 	if (!client_addr(c, &a))
 		return true;
 	/* Local processes (spinctl, scripts, a reverse proxy) are as trusted as the host. */
-	if (!h.lim.rate_loopback &&
-	    (IN6_IS_ADDR_LOOPBACK(&a) || (IN6_IS_ADDR_V4MAPPED(&a) && a.s6_addr[12] == 127)))
+	if (!h.lim.rate_loopback && addr_is_loopback(&a))
 		return true;
-	s = rate_slot(&a);
-	s->tokens += (double)(now - s->last_ms) * h.lim.rate_per_s / 1000.0;
-	if (s->tokens > h.lim.rate_burst)
-		s->tokens = h.lim.rate_burst;
-	s->last_ms = now;
-	if (s->tokens < 1.0)
-		return false;
-	s->tokens -= 1.0;
-	return true;
+	return tbucket_take(addr_bucket(h.rate, RATE_SLOTS, &a, h.lim.rate_burst, now),
+			    h.lim.rate_per_s, h.lim.rate_burst, now);
 }
 
 /* --- connections: http_max_connections --- */

@@ -15,7 +15,7 @@
  * The last check reads the request bytes with a deliberately lenient parser: it only flags what
  * no reading of the bytes could allow.
  */
-// fuzz-sources: user/httpd.c user/authcache.c user/bytequeue.c user/stats.c user/events.c user/dns.c user/neigh.c user/names.c user/capture.c user/copies.c user/rpc.c user/nodes.c user/policy.c user/traffic.c user/lan.c user/log.c user/nokernel.c user/devcap.c user/netif.c user/mqtt.c user/loop.c user/bus.c user/config.c user/statefile.c user/utf8.c
+// fuzz-sources: user/httpd.c user/authcache.c user/ratelimit.c user/bytequeue.c user/stats.c user/events.c user/dns.c user/neigh.c user/names.c user/capture.c user/copies.c user/rpc.c user/nodes.c user/policy.c user/traffic.c user/lan.c user/log.c user/nokernel.c user/devcap.c user/netif.c user/mqtt.c user/loop.c user/bus.c user/config.c user/statefile.c user/utf8.c
 // fuzz-options: -max_len=8192 -dict=tests/fuzz/corpus/http.dict
 #include <crypt.h>
 #include <ctype.h>
