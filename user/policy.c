@@ -15,8 +15,9 @@
 #include "policy.h"
 #include "statefile.h"
 
-#define POLICY_FILE	"policy.json"
-#define POLICY_FILE_MAX (8 * 1024 * 1024)
+#define POLICY_FILE	    "policy.json"
+#define POLICY_FILE_MAX	    (8 * 1024 * 1024)
+#define POLICY_FILE_VERSION 1 /* what save() writes and load() reads */
 
 struct addr_item {
 	struct spin_addr a;
@@ -170,7 +171,7 @@ static int save(void)
 	if (!pol.path[0] || pol.loading)
 		return 0;
 	root = cJSON_CreateObject();
-	cJSON_AddNumberToObject(root, "version", 1);
+	cJSON_AddNumberToObject(root, "version", POLICY_FILE_VERSION);
 	for (int l = 0; l < POLICY_NLISTS; l++)
 		cJSON_AddItemToObject(root, list_names[l], policy_list_json(l));
 	cJSON *pairs = cJSON_AddArrayToObject(root, "flow_blocks");
@@ -578,6 +579,28 @@ static int load_pairs(const cJSON *arr)
 	return 0;
 }
 
+/*
+ * A file another version of spind wrote may mean what this one cannot read (a downgrade):
+ * it is refused, so it is never rewritten with less than it holds. No version: the files
+ * before the field, read as version 1.
+ */
+static int check_version(const cJSON *root)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "version");
+
+	if (!v || (cJSON_IsNumber(v) && v->valuedouble == POLICY_FILE_VERSION))
+		return 0;
+	if (cJSON_IsNumber(v))
+		pr_err("%s: file version %g, this spind reads version %d: run the spind that "
+		       "wrote it, or move the file away to start with empty lists",
+		       pol.path, v->valuedouble, POLICY_FILE_VERSION);
+	else
+		pr_err("%s: \"version\" is not a number; move the file away to start with empty "
+		       "lists",
+		       pol.path);
+	return -EINVAL;
+}
+
 static int load(void)
 {
 	cJSON *root;
@@ -594,8 +617,12 @@ static int load(void)
 		cJSON_Delete(root);
 		return -EINVAL;
 	}
+	err = check_version(root);
+	if (err) {
+		cJSON_Delete(root);
+		return err;
+	}
 	pol.loading = true;
-	err = 0;
 	for (int l = 0; l < POLICY_NLISTS && !err; l++)
 		err = load_addrs(l, cJSON_GetObjectItemCaseSensitive(root, list_names[l]),
 				 pol.path);
