@@ -124,10 +124,12 @@ static int lock_pin_dir(const char *pin_dir)
 
 #define TCX_PIN_PREFIX "tcx_"
 #define XDP_PIN_PREFIX "xdp_"
+#define CLS_PIN_PREFIX "cls_"
 
 /*
- * Unpinning a TCX link detaches it (spind keeps no link fd open). An XDP program pin only
- * names the program attached there (xdp_pin_path); the attachment holds its own reference.
+ * Unpinning a TCX link detaches it (spind keeps no link fd open). An XDP or cls_bpf program
+ * pin only names the program attached there (prog_pin_path); the attachment holds its own
+ * reference.
  */
 static void unpin_links(const char *pin_dir)
 {
@@ -139,7 +141,8 @@ static void unpin_links(const char *pin_dir)
 		return;
 	while ((de = readdir(d))) {
 		if (strncmp(de->d_name, TCX_PIN_PREFIX, strlen(TCX_PIN_PREFIX)) != 0 &&
-		    strncmp(de->d_name, XDP_PIN_PREFIX, strlen(XDP_PIN_PREFIX)) != 0)
+		    strncmp(de->d_name, XDP_PIN_PREFIX, strlen(XDP_PIN_PREFIX)) != 0 &&
+		    strncmp(de->d_name, CLS_PIN_PREFIX, strlen(CLS_PIN_PREFIX)) != 0)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", pin_dir, de->d_name);
 		if (unlink(path) < 0 && errno != ENOENT)
@@ -325,6 +328,68 @@ int kernel_open(const struct kernel_opts *o)
 	return err;
 }
 
+/*
+ * Each XDP and cls_bpf program spind attaches is pinned as xdp_<ifindex>, cls_ingress_<ifindex>
+ * or cls_egress_<ifindex>: the packaged unit runs without CAP_SYS_ADMIN, which
+ * BPF_PROG_GET_FD_BY_ID needs, so the pin is how spind knows the program attached there is its
+ * own (same id), on a restart and for 'spind -x' on an interface no longer listed.
+ */
+#define XDP_HOOK "xdp"
+
+static const char *cls_hook(enum bpf_tc_attach_point where)
+{
+	return where == BPF_TC_INGRESS ? CLS_PIN_PREFIX "ingress" : CLS_PIN_PREFIX "egress";
+}
+
+static void prog_pin_path(char *buf, size_t len, const char *pin_dir, const char *hook, int ifindex)
+{
+	snprintf(buf, len, "%s/%s_%d", pin_dir, hook, ifindex);
+}
+
+static __u32 prog_id_of(int fd)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+}
+
+static bool prog_pinned_is(const char *pin_dir, const char *hook, int ifindex, __u32 prog_id)
+{
+	char path[PATH_MAX];
+	bool same;
+	int fd;
+
+	prog_pin_path(path, sizeof(path), pin_dir, hook, ifindex);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return false;
+	same = prog_id_of(fd) == prog_id;
+	close(fd);
+	return same;
+}
+
+static void prog_unpin(const char *pin_dir, const char *hook, int ifindex)
+{
+	char path[PATH_MAX];
+
+	prog_pin_path(path, sizeof(path), pin_dir, hook, ifindex);
+	if (unlink(path) < 0 && errno != ENOENT)
+		pr_warn("cannot unpin %s: %s", path, strerror(errno));
+}
+
+static void prog_pin(const char *hook, int ifindex, int prog_fd)
+{
+	char path[PATH_MAX];
+
+	prog_unpin(k.pin_dir, hook, ifindex);
+	prog_pin_path(path, sizeof(path), k.pin_dir, hook, ifindex);
+	if (bpf_obj_pin(prog_fd, path))
+		pr_warn("cannot pin %s: %s (without CAP_SYS_ADMIN spind will not recognise this "
+			"program as its own)",
+			path, strerror(errno));
+}
+
 static int tc_attach_one(int ifindex, int prog_fd, enum bpf_tc_attach_point where)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = where);
@@ -373,14 +438,17 @@ static int tc_detach_one(int ifindex, enum bpf_tc_attach_point where)
 }
 
 /* Our cls_bpf filter, if there is one (an older spind's, or with TCX in use, none). */
-static int tc_detach_if_there(int ifindex, enum bpf_tc_attach_point where)
+static int tc_detach_if_there(const char *pin_dir, int ifindex, enum bpf_tc_attach_point where)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = where);
 	LIBBPF_OPTS(bpf_tc_opts, q, .handle = SPIN_TC_HANDLE, .priority = SPIN_TC_PRIO);
+	int err = 0;
 
-	if (tc_query_quiet(&hook, &q))
-		return 0; /* no clsact, or no filter of ours on it */
-	return tc_detach_one(ifindex, where);
+	if (!tc_query_quiet(&hook, &q)) /* else no clsact, or no filter of ours on it */
+		err = tc_detach_one(ifindex, where);
+	if (!err)
+		prog_unpin(pin_dir, cls_hook(where), ifindex);
+	return err;
 }
 
 /*
@@ -444,8 +512,8 @@ static int tcx_attach(struct kernel_iface_state *st, int in_fd, int out_fd)
 	}
 	if (err)
 		return err;
-	tc_detach_if_there(ifindex, BPF_TC_INGRESS);
-	tc_detach_if_there(ifindex, BPF_TC_EGRESS);
+	tc_detach_if_there(k.pin_dir, ifindex, BPF_TC_INGRESS);
+	tc_detach_if_there(k.pin_dir, ifindex, BPF_TC_EGRESS);
 	st->tcx = true;
 	return 0;
 }
@@ -460,6 +528,8 @@ static int clsact_attach(struct kernel_iface_state *st, int in_fd, int out_fd)
 	if (!err)
 		err = tc_attach_one(ifindex, out_fd, BPF_TC_EGRESS);
 	if (!err) { /* a TCX link of ours would count every packet twice */
+		prog_pin(cls_hook(BPF_TC_INGRESS), ifindex, in_fd);
+		prog_pin(cls_hook(BPF_TC_EGRESS), ifindex, out_fd);
 		tcx_detach_one(k.pin_dir, ifindex, true);
 		tcx_detach_one(k.pin_dir, ifindex, false);
 		st->tcx = false;
@@ -479,60 +549,6 @@ static int tc_attach(struct kernel_iface_state *st, int in_fd, int out_fd)
 	return err;
 }
 
-/*
- * Each XDP program spind attaches is pinned as xdp_<ifindex>: the packaged unit runs without
- * CAP_SYS_ADMIN, which BPF_PROG_GET_FD_BY_ID needs, so the pin is how a restarted spind knows
- * the program attached there is its own (by id) and replaces it.
- */
-static void xdp_pin_path(char *buf, size_t len, const char *pin_dir, int ifindex)
-{
-	snprintf(buf, len, "%s/" XDP_PIN_PREFIX "%d", pin_dir, ifindex);
-}
-
-static __u32 prog_id_of(int fd)
-{
-	struct bpf_prog_info info = {};
-	__u32 len = sizeof(info);
-
-	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
-}
-
-static bool xdp_pinned_is(const char *pin_dir, int ifindex, __u32 prog_id)
-{
-	char path[PATH_MAX];
-	bool same;
-	int fd;
-
-	xdp_pin_path(path, sizeof(path), pin_dir, ifindex);
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return false;
-	same = prog_id_of(fd) == prog_id;
-	close(fd);
-	return same;
-}
-
-static void xdp_unpin(const char *pin_dir, int ifindex)
-{
-	char path[PATH_MAX];
-
-	xdp_pin_path(path, sizeof(path), pin_dir, ifindex);
-	if (unlink(path) < 0 && errno != ENOENT)
-		pr_warn("cannot unpin %s: %s", path, strerror(errno));
-}
-
-static void xdp_pin(int ifindex, int prog_fd)
-{
-	char path[PATH_MAX];
-
-	xdp_unpin(k.pin_dir, ifindex);
-	xdp_pin_path(path, sizeof(path), k.pin_dir, ifindex);
-	if (bpf_obj_pin(prog_fd, path))
-		pr_warn("cannot pin %s: %s (a restart without CAP_SYS_ADMIN will not recognise "
-			"this XDP program)",
-			path, strerror(errno));
-}
-
 /* Ours: the program pinned for this interface, or (with CAP_SYS_ADMIN) one by our name. */
 static bool prog_is_ours(const char *pin_dir, int ifindex, __u32 prog_id)
 {
@@ -541,7 +557,7 @@ static bool prog_is_ours(const char *pin_dir, int ifindex, __u32 prog_id)
 	bool ours;
 	int fd;
 
-	if (xdp_pinned_is(pin_dir, ifindex, prog_id))
+	if (prog_pinned_is(pin_dir, XDP_HOOK, ifindex, prog_id))
 		return true;
 	fd = bpf_prog_get_fd_by_id(prog_id);
 	if (fd < 0)
@@ -560,7 +576,7 @@ static int xdp_detach_ours(const char *pin_dir, int ifindex, const char *ifname)
 	int err;
 
 	if (bpf_xdp_query(ifindex, 0, &q) || !q.prog_id) {
-		xdp_unpin(pin_dir, ifindex);
+		prog_unpin(pin_dir, XDP_HOOK, ifindex);
 		return 0;
 	}
 	if (!prog_is_ours(pin_dir, ifindex, q.prog_id)) {
@@ -571,7 +587,7 @@ static int xdp_detach_ours(const char *pin_dir, int ifindex, const char *ifname)
 	flags = q.attach_mode == XDP_ATTACHED_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
 	err = bpf_xdp_detach(ifindex, flags, NULL);
 	if (!err)
-		xdp_unpin(pin_dir, ifindex);
+		prog_unpin(pin_dir, XDP_HOOK, ifindex);
 	return err;
 }
 
@@ -627,7 +643,7 @@ static int xdp_attach_one(struct kernel_iface_state *st, int prog_fd)
 				     XDP_FLAGS_DRV_MODE | XDP_FLAGS_UPDATE_IF_NOEXIST, NULL);
 		if (!err) {
 			st->xdp_attached = SPIN_XDP_NATIVE;
-			xdp_pin(ifindex, prog_fd);
+			prog_pin(XDP_HOOK, ifindex, prog_fd);
 			return 0;
 		}
 		if (k.xdp_mode == SPIN_XDP_NATIVE)
@@ -640,7 +656,7 @@ static int xdp_attach_one(struct kernel_iface_state *st, int prog_fd)
 	err = bpf_xdp_attach(ifindex, prog_fd, XDP_FLAGS_SKB_MODE, NULL);
 	if (!err) {
 		st->xdp_attached = SPIN_XDP_GENERIC;
-		xdp_pin(ifindex, prog_fd);
+		prog_pin(XDP_HOOK, ifindex, prog_fd);
 	}
 	return err;
 }
@@ -717,7 +733,9 @@ int kernel_set_ifaces(const struct netif_set *now)
 		} else { /* deleted: the kernel took its hooks, its link and program pins are left */
 			tcx_detach_one(k.pin_dir, ifindex, true);
 			tcx_detach_one(k.pin_dir, ifindex, false);
-			xdp_unpin(k.pin_dir, ifindex);
+			prog_unpin(k.pin_dir, XDP_HOOK, ifindex);
+			prog_unpin(k.pin_dir, cls_hook(BPF_TC_INGRESS), ifindex);
+			prog_unpin(k.pin_dir, cls_hook(BPF_TC_EGRESS), ifindex);
 		}
 	}
 	if (gone.n)
@@ -785,20 +803,24 @@ static bool prog_uses_map(__u32 prog_id, __u32 map_id)
 	return uses;
 }
 
-/* Our cls_bpf filter on one hook, when its program uses map_id. */
-static bool tc_filter_uses(int ifindex, enum bpf_tc_attach_point where, __u32 map_id)
+/* Our cls_bpf filter on one hook, when its program is the one pinned there or uses map_id. */
+static bool tc_filter_uses(const char *dir, int ifindex, enum bpf_tc_attach_point where,
+			   __u32 map_id)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = where);
 	LIBBPF_OPTS(bpf_tc_opts, q, .handle = SPIN_TC_HANDLE, .priority = SPIN_TC_PRIO);
 
-	return !tc_query_quiet(&hook, &q) && prog_uses_map(q.prog_id, map_id);
+	return !tc_query_quiet(&hook, &q) &&
+	       (prog_pinned_is(dir, cls_hook(where), ifindex, q.prog_id) ||
+		prog_uses_map(q.prog_id, map_id));
 }
 
 /*
- * Every interface of this network namespace whose XDP program or cls_bpf filters use the maps
- * pinned in dir, whatever the configuration names: an interface renamed, or a name mistyped
- * on the command line, must not leave programs enforcing maps nobody can reach any more. (TCX
- * links need no search: they are pinned in dir and go with the pins.)
+ * Every interface of this network namespace whose XDP program or cls_bpf filters are the ones
+ * pinned in dir, or (with CAP_SYS_ADMIN, for pins of an older spind) use the maps pinned there,
+ * whatever the configuration names: an interface renamed, or a name mistyped on the command
+ * line, must not leave programs enforcing maps nobody can reach any more. (TCX links need no
+ * search: they are pinned in dir and go with the pins.)
  */
 static void detach_by_maps(const char *dir, const struct netif_set *done)
 {
@@ -817,16 +839,16 @@ static void detach_by_maps(const char *dir, const struct netif_set *done)
 		if (seen)
 			continue;
 		if (!bpf_xdp_query(ifindex, 0, &xq) && xq.prog_id &&
-		    (xdp_pinned_is(dir, ifindex, xq.prog_id) ||
+		    (prog_pinned_is(dir, XDP_HOOK, ifindex, xq.prog_id) ||
 		     prog_uses_map(xq.prog_id, map_id))) {
 			xdp_detach_ours(dir, ifindex, i->if_name);
 			pr_info("%s: SPIN's XDP program detached (not in the interface list)",
 				i->if_name);
 		}
-		if (tc_filter_uses(ifindex, BPF_TC_INGRESS, map_id) ||
-		    tc_filter_uses(ifindex, BPF_TC_EGRESS, map_id)) {
-			tc_detach_if_there(ifindex, BPF_TC_INGRESS);
-			tc_detach_if_there(ifindex, BPF_TC_EGRESS);
+		if (tc_filter_uses(dir, ifindex, BPF_TC_INGRESS, map_id) ||
+		    tc_filter_uses(dir, ifindex, BPF_TC_EGRESS, map_id)) {
+			tc_detach_if_there(dir, ifindex, BPF_TC_INGRESS);
+			tc_detach_if_there(dir, ifindex, BPF_TC_EGRESS);
 			pr_info("%s: SPIN's TC filters detached (not in the interface list)",
 				i->if_name);
 		}
@@ -842,8 +864,8 @@ int kernel_detach(const struct netif_set *ifaces, const char *pin_dir, bool unpi
 
 	for (int i = 0; ifaces && i < ifaces->n; i++) {
 		const struct netif *nif = &ifaces->ifs[i];
-		int e1 = tc_detach_if_there(nif->ifindex, BPF_TC_INGRESS);
-		int e2 = tc_detach_if_there(nif->ifindex, BPF_TC_EGRESS);
+		int e1 = tc_detach_if_there(dir, nif->ifindex, BPF_TC_INGRESS);
+		int e2 = tc_detach_if_there(dir, nif->ifindex, BPF_TC_EGRESS);
 		int e3 = xdp_detach_ours(dir, nif->ifindex, nif->name);
 
 		e3 = e3 ? e3 : tcx_detach_one(dir, nif->ifindex, true);

@@ -10,16 +10,17 @@
 set -euo pipefail
 # shellcheck disable=SC2034 # read by tests/run
 SAN_SKIP=1 # packages the normal build; the sanitizer pass adds nothing here
-export SPIN_LAB_PREFIX=spkg SPIN_LAB_STATE=/run/spin-lab-spkg
+export SPIN_LAB_PREFIX=${SPIN_LAB_PREFIX:-spkg}
+export SPIN_LAB_STATE=${SPIN_LAB_STATE:-/run/spin-lab-$SPIN_LAB_PREFIX}
 # shellcheck source=../lib/e2e.sh
 . "$(dirname "$0")/../lib/e2e.sh"
 
 PKG=spind
-PIN=/sys/fs/bpf/spin-e2e-pkg-$$
+PIN=/sys/fs/bpf/$SPIN_LAB_PREFIX-e2e-pkg-$$
 PORT=13326
 UNIT=/lib/systemd/system/spind.service
 CONF=/etc/spin/spind.conf
-MQNS=spkg-mq
+MQNS=$SPIN_LAB_PREFIX-mq
 # CAP_NET_ADMIN (12), CAP_PERFMON (38), CAP_BPF (39)
 WANT_CAPS=000000c000001000
 BACKUP=$E2E_TMP/preexisting
@@ -345,6 +346,29 @@ check_eq "the XDP program on lan0 is the restarted spind's, pinned by ifindex" \
 		sed -n 's/^\([0-9]*\): xdp .*/\1/p')" "${xdp_id:-no XDP program}"
 check_cmd "the XDP program attached before the restart is gone" \
 	bash -c "! grep -qw '${XDP_ID_FIRST:-none}' <<<'$xdp_id'"
+
+# --- clsact (kernels before 6.6, or tc_mode=clsact) under the unit's capabilities. 'spind -x'
+# with an interface list that no longer names lan0 (renamed, mistyped) must still find the
+# programs that use its pins: without CAP_SYS_ADMIN it cannot open a program by id to read its
+# maps, so the cls_<hook>_<ifindex> and xdp_<ifindex> pins are how it knows them.
+spind_unit_stop
+echo "tc_mode = clsact" >>"$CONF"
+spind_unit_start clsact
+check_eq "tc_mode=clsact: cls_bpf filters and XDP on lan0" "$(attached)" "1 1 1"
+check_eq "tc_mode=clsact: no TCX link pins left" "$(find "$PIN" -name 'tcx_*' | wc -l)" 0
+spind_unit_stop
+nsenter --net="/run/netns/$E2E_P-gw" "${MEMLOCK[@]}" \
+	setpriv --bounding-set "$setpriv_caps" --inh-caps -all --no-new-privs -- \
+	/usr/sbin/spind -c "$CONF" -i wan0 -x >"$E2E_TMP/detach.log" 2>&1 || true
+check_eq "spind -x under the unit's capabilities detaches lan0, though not listed" \
+	"$(attached)" "0 0 0"
+check_cmd "spind -x under the unit's capabilities removes the pin dir" test ! -e "$PIN"
+gw tc filter del dev lan0 ingress pref 21328 2>/dev/null || true # a failed check's leftovers
+gw tc filter del dev lan0 egress pref 21328 2>/dev/null || true
+gw ip link set dev lan0 xdp off 2>/dev/null || true
+
+spind_unit_start after-detach
+check_eq "spind attaches again after spind -x" "$(attached)" "1 1 1"
 
 # --- purge: stop (as prerm's 'systemctl stop'), then dpkg --purge in the gateway namespace,
 # where prerm's 'spind -x' finds lan0
