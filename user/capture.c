@@ -924,7 +924,13 @@ static pcap_t *live_handle(const char *ifname, bool quiet, int *err)
 	pcap_set_timeout(pc, 100);
 	rc = pcap_activate(pc);
 	if (rc < 0) {
-		log_print(lvl, "capture %s: %s", ifname, pcap_geterr(pc));
+		/* The packaged unit gives neither: say what to add rather than just EPERM. */
+		log_print(lvl, "capture %s: %s%s", ifname, pcap_geterr(pc),
+			  rc == PCAP_ERROR_PERM_DENIED
+				  ? " (passive mode needs CAP_NET_RAW and AF_PACKET sockets: under "
+				    "the packaged spind.service, add both in an override, see "
+				    "docs/install.md)"
+				  : "");
 		pcap_close(pc);
 		*err = rc == PCAP_ERROR_NO_SUCH_DEVICE ? -ENODEV
 		       : rc == PCAP_ERROR_PERM_DENIED  ? -EPERM

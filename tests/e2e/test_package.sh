@@ -367,6 +367,14 @@ gw tc filter del dev lan0 ingress pref 21328 2>/dev/null || true # a failed chec
 gw tc filter del dev lan0 egress pref 21328 2>/dev/null || true
 gw ip link set dev lan0 xdp off 2>/dev/null || true
 
+# --- passive mode (-P, libpcap) needs CAP_NET_RAW, which the unit does not give: it must say so
+st=0
+out=$(nsenter --net="/run/netns/$E2E_P-gw" "${MEMLOCK[@]}" \
+	setpriv --bounding-set "$setpriv_caps" --inh-caps -all --no-new-privs -- \
+	timeout 20 /usr/sbin/spind -c "$CONF" -i lan0 -P 2>&1) || st=$?
+check_cmd "spind -P under the unit's capabilities fails (status $st)" test "$st" -ne 0 -a "$st" -ne 124
+check_cmd "spind -P under the unit's capabilities names CAP_NET_RAW" grep -q CAP_NET_RAW <<<"$out"
+
 spind_unit_start after-detach
 check_eq "spind attaches again after spind -x" "$(attached)" "1 1 1"
 
