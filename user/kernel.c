@@ -126,12 +126,36 @@ static int lock_pin_dir(const char *pin_dir)
 #define XDP_PIN_PREFIX "xdp_"
 #define CLS_PIN_PREFIX "cls_"
 
+static bool iface_pin(const char *name)
+{
+	return strncmp(name, TCX_PIN_PREFIX, strlen(TCX_PIN_PREFIX)) == 0 ||
+	       strncmp(name, XDP_PIN_PREFIX, strlen(XDP_PIN_PREFIX)) == 0 ||
+	       strncmp(name, CLS_PIN_PREFIX, strlen(CLS_PIN_PREFIX)) == 0;
+}
+
+/* Does the pin name an interface (by its trailing _<ifindex>) that no longer exists? */
+static bool iface_pin_gone(const char *name)
+{
+	const char *us = strrchr(name, '_');
+	char *end;
+	long ifindex;
+
+	if (!us)
+		return false;
+	errno = 0;
+	ifindex = strtol(us + 1, &end, 10);
+	if (errno || end == us + 1 || *end || ifindex <= 0 || ifindex > INT_MAX)
+		return false;
+	return !netif_exists((int)ifindex);
+}
+
 /*
  * Unpinning a TCX link detaches it (spind keeps no link fd open). An XDP or cls_bpf program
  * pin only names the program attached there (prog_pin_path); the attachment holds its own
- * reference.
+ * reference. gone_only: just the pins of interfaces deleted while spind was not running, each
+ * of which would otherwise keep a program, and the maps it uses, in the kernel for nothing.
  */
-static void unpin_links(const char *pin_dir)
+static void unpin_links(const char *pin_dir, bool gone_only)
 {
 	char path[PATH_MAX];
 	struct dirent *de;
@@ -140,13 +164,13 @@ static void unpin_links(const char *pin_dir)
 	if (!d)
 		return;
 	while ((de = readdir(d))) {
-		if (strncmp(de->d_name, TCX_PIN_PREFIX, strlen(TCX_PIN_PREFIX)) != 0 &&
-		    strncmp(de->d_name, XDP_PIN_PREFIX, strlen(XDP_PIN_PREFIX)) != 0 &&
-		    strncmp(de->d_name, CLS_PIN_PREFIX, strlen(CLS_PIN_PREFIX)) != 0)
+		if (!iface_pin(de->d_name) || (gone_only && !iface_pin_gone(de->d_name)))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", pin_dir, de->d_name);
 		if (unlink(path) < 0 && errno != ENOENT)
 			pr_warn("cannot unpin %s: %s", path, strerror(errno));
+		else if (gone_only)
+			pr_info("unpinned %s: its interface is gone", path);
 	}
 	closedir(d);
 }
@@ -169,7 +193,7 @@ static void unpin_maps(const char *pin_dir)
 static void unpin_all(const char *pin_dir)
 {
 	unpin_maps(pin_dir);
-	unpin_links(pin_dir);
+	unpin_links(pin_dir, false);
 }
 
 /* Returns 1 if compatible pins exist, 0 if none (or incompatible ones were removed). */
@@ -304,6 +328,7 @@ int kernel_open(const struct kernel_opts *o)
 	if (err)
 		return err;
 	k.reused = check_pinned_layout(k.pin_dir) == 1;
+	unpin_links(k.pin_dir, true);
 	err = open_and_load(o);
 	if (err && k.reused) {
 		/* Same layout version but other parameters (e.g. max_flows changed): start over. */

@@ -255,20 +255,24 @@ else
 fi
 ping_counted "after lan0 down/up"
 
+lan0_create() { # lan0 as spin-lab makes it (after 'ip link del lan0')
+	ip -n "$E2E_P-gw" link add lan0 address 02:00:00:00:00:01 type veth peer name uplink \
+		netns "$E2E_P-sw"
+	gw ethtool -K lan0 tso off gso off gro off >/dev/null 2>&1 || true
+	in_ns sw ethtool -K uplink tso off gso off gro off >/dev/null 2>&1 || true
+	ip -n "$E2E_P-sw" link set uplink master br0 up
+	gw ip link set lan0 up
+	gw ip addr add 192.0.2.1/24 dev lan0
+	gw ip addr add 2001:db8:1::1/64 dev lan0 nodad
+}
+
 # --- the LAN interface is deleted and re-created (new ifindex)
 old_ifindex=$(gw cat /sys/class/net/lan0/ifindex)
 old_prog=$(tc_ingress_prog lan0)
 gw ip link del lan0
 sleep 1
 check_cmd "spind survives the deletion of its interface" kill -0 "$SPIND_PID"
-ip -n "$E2E_P-gw" link add lan0 address 02:00:00:00:00:01 type veth peer name uplink \
-	netns "$E2E_P-sw"
-gw ethtool -K lan0 tso off gso off gro off >/dev/null 2>&1 || true
-in_ns sw ethtool -K uplink tso off gso off gro off >/dev/null 2>&1 || true
-ip -n "$E2E_P-sw" link set uplink master br0 up
-gw ip link set lan0 up
-gw ip addr add 192.0.2.1/24 dev lan0
-gw ip addr add 2001:db8:1::1/64 dev lan0 nodad
+lan0_create
 new_ifindex=$(gw cat /sys/class/net/lan0/ifindex)
 wait_for 5 in_ns thermo ping -c 1 -W 1 192.0.2.1 || true
 if wait_for 10 spin_attached lan0; then
@@ -305,6 +309,22 @@ replies=$(grep -c 'bytes from' "$E2E_TMP/blockping.log" || true)
 check_eq "a blocked address answers none of 300 pings across the maps' recreation" "$replies" 0
 rpc remove_iplist_ip '{"list":"block","ip":"203.0.113.10"}' >/dev/null
 spind_stop
+
+# --- the LAN interface is deleted and re-created while spind is stopped: the next start
+# unpins the old ifindex's TCX links and program pins, which would otherwise keep programs
+# (and the maps they use) in the kernel for nothing, until 'spind -x'.
+spind_start "${ARGS[@]}" -o tc_mode=clsact -o xdp_mode=native || faults_done
+spind_stop
+old_ifindex=$(gw cat /sys/class/net/lan0/ifindex)
+check_eq "clsact run: pins of lan0 (ifindex $old_ifindex)" \
+	"$(find "$PIN" -name "*_$old_ifindex" -printf '%f\n' | sort | tr '\n' ' ')" \
+	"cls_egress_$old_ifindex cls_ingress_$old_ifindex xdp_$old_ifindex "
+gw ip link del lan0
+lan0_create
+spind_start "${ARGS[@]}" -o tc_mode=clsact -o xdp_mode=native || faults_done
+spind_stop
+check_eq "a start after lan0 was re-created leaves no pin of the old ifindex $old_ifindex" \
+	"$(find "$PIN" -name "*_$old_ifindex" -printf '%f\n' | sort | tr '\n' ' ')" ""
 
 # --- spind -x when the configured interface is not there (gone, renamed, or a typo): it used
 # to stop at "no interface named ...", leaving every pin and program. Now it warns, and removes
