@@ -840,6 +840,11 @@ static bool tc_filter_uses(const char *dir, int ifindex, enum bpf_tc_attach_poin
 		prog_uses_map(q.prog_id, map_id));
 }
 
+static bool perm_error(int err)
+{
+	return err == -EPERM || err == -EACCES;
+}
+
 /*
  * Every interface of this network namespace whose XDP program or cls_bpf filters are the ones
  * pinned in dir, or (with CAP_SYS_ADMIN, for pins of an older spind) use the maps pinned there,
@@ -847,16 +852,17 @@ static bool tc_filter_uses(const char *dir, int ifindex, enum bpf_tc_attach_poin
  * line, must not leave programs enforcing maps nobody can reach any more. (TCX links need no
  * search: they are pinned in dir and go with the pins.)
  */
-static void detach_by_maps(const char *dir, const struct netif_set *done)
+static int detach_by_maps(const char *dir, const struct netif_set *done)
 {
 	__u32 map_id = pinned_cfg_id(dir);
 	struct if_nameindex *all, *i;
+	int ret = 0;
 
 	if (!map_id || !(all = if_nameindex()))
-		return;
+		return 0;
 	for (i = all; i->if_index; i++) {
 		LIBBPF_OPTS(bpf_xdp_query_opts, xq);
-		int ifindex = (int)i->if_index;
+		int ifindex = (int)i->if_index, err;
 		bool seen = false;
 
 		for (int j = 0; done && j < done->n; j++)
@@ -866,19 +872,32 @@ static void detach_by_maps(const char *dir, const struct netif_set *done)
 		if (!bpf_xdp_query(ifindex, 0, &xq) && xq.prog_id &&
 		    (prog_pinned_is(dir, XDP_HOOK, ifindex, xq.prog_id) ||
 		     prog_uses_map(xq.prog_id, map_id))) {
-			xdp_detach_ours(dir, ifindex, i->if_name);
-			pr_info("%s: SPIN's XDP program detached (not in the interface list)",
-				i->if_name);
+			err = xdp_detach_ours(dir, ifindex, i->if_name);
+			ret = ret ? ret : err;
+			if (!err)
+				pr_info("%s: SPIN's XDP program detached (not in the interface "
+					"list)",
+					i->if_name);
 		}
 		if (tc_filter_uses(dir, ifindex, BPF_TC_INGRESS, map_id) ||
 		    tc_filter_uses(dir, ifindex, BPF_TC_EGRESS, map_id)) {
-			tc_detach_if_there(dir, ifindex, BPF_TC_INGRESS);
-			tc_detach_if_there(dir, ifindex, BPF_TC_EGRESS);
-			pr_info("%s: SPIN's TC filters detached (not in the interface list)",
-				i->if_name);
+			err = tc_detach_if_there(dir, ifindex, BPF_TC_INGRESS);
+			err = err ? err : tc_detach_if_there(dir, ifindex, BPF_TC_EGRESS);
+			ret = ret ? ret : err;
+			if (!err)
+				pr_info("%s: SPIN's TC filters detached (not in the interface "
+					"list)",
+					i->if_name);
+		}
+		if (perm_error(ret)) {
+			pr_err("%s: cannot detach SPIN's programs: %s (needs CAP_NET_ADMIN and "
+			       "CAP_BPF: run spind -x as root)",
+			       i->if_name, strerror(-ret));
+			break;
 		}
 	}
 	if_freenameindex(all);
+	return ret;
 }
 
 int kernel_detach(const struct netif_set *ifaces, const char *pin_dir, bool unpin)
@@ -892,19 +911,30 @@ int kernel_detach(const struct netif_set *ifaces, const char *pin_dir, bool unpi
 		int e1 = tc_detach_if_there(dir, nif->ifindex, BPF_TC_INGRESS);
 		int e2 = tc_detach_if_there(dir, nif->ifindex, BPF_TC_EGRESS);
 		int e3 = xdp_detach_ours(dir, nif->ifindex, nif->name);
+		int err;
 
 		e3 = e3 ? e3 : tcx_detach_one(dir, nif->ifindex, true);
 		e3 = e3 ? e3 : tcx_detach_one(dir, nif->ifindex, false);
-
-		if ((e1 && e1 != -ENOENT) || (e2 && e2 != -ENOENT) || e3)
-			ret = ret ? ret
-				  : (e1 && e1 != -ENOENT   ? e1
-				     : e2 && e2 != -ENOENT ? e2
-							   : e3);
-		pr_info("%s: SPIN programs detached", nif->name);
+		err = e1 && e1 != -ENOENT ? e1 : e2 && e2 != -ENOENT ? e2 : e3;
+		ret = ret ? ret : err;
+		if (!err)
+			pr_info("%s: SPIN programs detached", nif->name);
+		else if (perm_error(err))
+			pr_err("%s: cannot detach SPIN's programs: %s (needs CAP_NET_ADMIN and "
+			       "CAP_BPF: run spind -x as root)",
+			       nif->name, strerror(-err));
+		else
+			pr_warn("%s: detaching: %s", nif->name, strerror(-err));
 	}
-	if (unpin) {
-		detach_by_maps(dir, ifaces);
+	if (unpin && !perm_error(ret)) {
+		int err = detach_by_maps(dir, ifaces);
+
+		ret = ret ? ret : perm_error(err) ? err : 0;
+	}
+	/* Programs still attached: the pins are how a spind -x that may detach finds them. */
+	if (unpin && perm_error(ret))
+		pr_err("pins in %s kept: SPIN is still attached", dir);
+	else if (unpin) {
 		unpin_all(pin_dir ? pin_dir : SPIN_PIN_DIR);
 		if (rmdir(pin_dir ? pin_dir : SPIN_PIN_DIR) < 0 && errno != ENOENT)
 			pr_warn("cannot remove %s: %s", pin_dir, strerror(errno));

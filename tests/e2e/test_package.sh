@@ -357,6 +357,19 @@ spind_unit_start clsact
 check_eq "tc_mode=clsact: cls_bpf filters and XDP on lan0" "$(attached)" "1 1 1"
 check_eq "tc_mode=clsact: no TCX link pins left" "$(find "$PIN" -name 'tcx_*' | wc -l)" 0
 spind_unit_stop
+# Fewer capabilities than the unit's cannot detach: 'spind -x' must then change nothing and say
+# what it needs, for unpinning alone would leave the programs enforcing maps nobody can reach.
+for c in -all -all,+bpf; do
+	st=0
+	out=$(nsenter --net="/run/netns/$E2E_P-gw" setpriv --bounding-set "$c" --inh-caps -all \
+		--no-new-privs -- /usr/sbin/spind -c "$CONF" -x 2>&1) || st=$?
+	check_cmd "spind -x with capabilities $c fails (status $st)" test "$st" -ne 0
+	check_cmd "spind -x with capabilities $c says it needs CAP_NET_ADMIN" \
+		grep -q CAP_NET_ADMIN <<<"$out"
+	check_eq "spind -x with capabilities $c leaves SPIN attached" "$(attached)" "1 1 1"
+	check_cmd "spind -x with capabilities $c keeps the pins" test -e "$PIN/spin_cfg" -a \
+		-e "$PIN/xdp_$(gw cat /sys/class/net/lan0/ifindex)"
+done
 nsenter --net="/run/netns/$E2E_P-gw" "${MEMLOCK[@]}" \
 	setpriv --bounding-set "$setpriv_caps" --inh-caps -all --no-new-privs -- \
 	/usr/sbin/spind -c "$CONF" -i wan0 -x >"$E2E_TMP/detach.log" 2>&1 || true
