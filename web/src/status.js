@@ -75,7 +75,10 @@ export class StatusBar {
 		if (lost !== undefined) items.push(el('span', { class: lost ? 'bad' : 'good', text: `kernel drops ${lost}`, title: LOSS.join(', ') }));
 		const blocked = sum(kernel, BLOCKS);
 		if (blocked !== undefined) items.push(el('span', { text: `packets blocked ${blocked}` }));
-		if (typeof s.nodes === 'number') items.push(el('span', { text: `${s.nodes} nodes` }));
+		// spind's node cache also holds nodes no message named yet (a name from DNS, never in a
+		// flow), so it can count more than the page knows; and it is read every 5 s.
+		if (typeof s.nodes === 'number')
+			items.push(el('span', { text: `${s.nodes} nodes in spind`, title: "nodes in spind's cache (read every 5 s), including names not yet seen in traffic" }));
 		if (this.error) items.push(el('span', { class: 'bad', text: `status: ${this.error}` }));
 		clear(this.root).append(...items);
 	}
