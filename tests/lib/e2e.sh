@@ -276,6 +276,9 @@ spind_start() { # ARGS...: spind in the gw namespace; 0 once it is ready
 	sub=$E2E_BG_PID
 	mqtt_sub_ready "$ready" || true
 	case " $* " in *pin_dir=*) ;; *) set -- "$@" -o "pin_dir=$E2E_PIN" ;; esac
+	# Never the host's /var/lib/spin: another spind (or the package test) may own it.
+	case " $* " in *" -s "* | *" --state-dir "* | *state_dir=*) ;;
+	*) set -- "$@" -s "$E2E_TMP/spind-state" ;; esac
 	# Under the sanitizer build any report ends spind with its stack in the log.
 	# nsenter --net, not 'ip netns exec': the latter remounts /sys in a private mount
 	# namespace, which hides the host's /sys/fs/bpf, so pins would die with spind.
