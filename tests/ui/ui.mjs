@@ -415,24 +415,30 @@ const phases = {
 			for (const t of document.querySelectorAll('#graph text.node-label')) {
 				if (getComputedStyle(t).display === 'none' || !t.textContent) continue;
 				const r = t.getBoundingClientRect();
-				boxes.push({ r, text: t.textContent });
+				boxes.push({ r, text: t.textContent, key: t.dataset.key, device: t.classList.contains('device') });
 				if (t.classList.contains('device')) devicesShown++;
 			}
+			const cross = (a, b) => Math.min(a.right, b.right) - Math.max(a.left, b.left) > 1 &&
+				Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top) > 1;
 			const overlaps = [];
 			for (let i = 0; i < boxes.length; i++)
-				for (let j = i + 1; j < boxes.length; j++) {
-					const a = boxes[i].r;
-					const b = boxes[j].r;
-					const w = Math.min(a.right, b.right) - Math.max(a.left, b.left);
-					const h = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
-					if (w > 1 && h > 1) overlaps.push(`"${boxes[i].text}"/"${boxes[j].text}"`);
-				}
-			return { shown: boxes.length, devicesShown, overlaps, all: document.querySelectorAll('#graph g.node').length };
+				for (let j = i + 1; j < boxes.length; j++)
+					if (cross(boxes[i].r, boxes[j].r)) overlaps.push(`"${boxes[i].text}"/"${boxes[j].text}"`);
+			// A service's label over another node's circle reads as that node's.
+			const circles = [...document.querySelectorAll('#graph g.node')]
+				.map((g) => ({ key: g.dataset.key, label: g.dataset.label, r: g.querySelector('circle').getBoundingClientRect() }));
+			const overCircles = [];
+			for (const b of boxes.filter((x) => !x.device))
+				for (const c of circles) if (c.key !== b.key && cross(b.r, c.r)) overCircles.push(`"${b.text}" over ${c.label || c.key}`);
+			return { shown: boxes.length, devicesShown, overlaps, overCircles, all: document.querySelectorAll('#graph g.node').length };
 		});
 		const l = await labels();
 		await check('no two labels on the map overlap', async () => {
 			if (l.overlaps.length) throw new Error(`${l.overlaps.length} overlapping pairs, e.g. ${l.overlaps[0]}`);
 			return `${l.shown} of ${l.all} nodes labelled, ${l.devicesShown} of them devices; the rest on hover`;
+		});
+		await check('no service label covers another node\'s circle', async () => {
+			if (l.overCircles.length) throw new Error(`${l.overCircles.length} labels, e.g. ${l.overCircles[0]}`);
 		});
 		await check('most device labels are shown', async () => {
 			if (l.devicesShown < 0.8 * m.devices) throw new Error(`${l.devicesShown} of ${m.devices}`);

@@ -237,6 +237,7 @@ export class Graph {
 			})
 			.attr('class', (d) => ['node', d.kind, d.blocked && 'blocked', d.allowed && 'allowed'].filter(Boolean).join(' '))
 			.attr('data-id', (d) => d.id)
+			.attr('data-key', (d) => d.key)
 			.attr('data-label', (d) => d.label)
 			.attr('opacity', (d) => d.opacity);
 		this.nodeSel.select('circle').attr('r', (d) => d.r);

@@ -1,7 +1,8 @@
 // Which node labels the map can show without two of them overlapping. With 50 devices and a
 // few hundred services every label drawn is every label unreadable, so labels are placed
 // greedily by importance (devices, the selected node and search matches first, then the
-// services with the most traffic) and a label that would cover one already placed is hidden;
+// services with the most traffic) and a label that would cover one already placed, or another
+// node's circle, is hidden;
 // its node keeps its circle, its tooltip, and shows the label on hover or selection.
 
 const CELL = 64; // grid cell (graph units) of the spatial index: a label touches few cells
@@ -59,22 +60,33 @@ function cells(b) {
 	return out;
 }
 
-// nodes: [{key, x, y, r, label, priority}]; size(d) -> {w, h} of its label in graph units.
-// Returns key -> {dx, dy, anchor} for the labels shown, placed most important first.
+function add(grid, b) {
+	for (const k of cells(b)) {
+		if (!grid.has(k)) grid.set(k, []);
+		grid.get(k).push(b);
+	}
+}
+
+// nodes: [{key, x, y, r, label, priority, kind}]; size(d) -> {w, h} of its label in graph
+// units. Returns key -> {dx, dy, anchor} for the labels shown, placed most important first.
+// A label covers neither another label nor another node's circle (text over a circle reads as
+// that node's); a device's label, when every place is over some circle, may take a place that
+// is only free of labels: devices are what the map is about.
 export function placeLabels(nodes, size) {
 	const grid = new Map();
 	const placed = new Map();
-	const order = nodes.filter((d) => d.label && Number.isFinite(d.x) && Number.isFinite(d.y))
-		.sort((a, b) => b.priority - a.priority);
-	const free = (b) => cells(b).every((k) => !(grid.get(k) || []).some((o) => overlaps(b, o)));
+	const drawn = nodes.filter((d) => Number.isFinite(d.x) && Number.isFinite(d.y));
+	const order = drawn.filter((d) => d.label).sort((a, b) => b.priority - a.priority);
+	for (const d of drawn)
+		add(grid, { x0: d.x - d.r, x1: d.x + d.r, y0: d.y - d.r, y1: d.y + d.r, circle: d.key });
+	const free = (b, owner, circles) => cells(b).every((k) =>
+		!(grid.get(k) || []).some((o) => o.circle !== owner && (circles || !o.circle) && overlaps(b, o)));
 	for (const d of order) {
 		const { w, h } = size(d);
-		const b = candidates(d, w + 2, h).find(free);
+		const c = candidates(d, w + 2, h);
+		const b = c.find((x) => free(x, d.key, true)) || (d.kind === 'device' && c.find((x) => free(x, d.key, false)));
 		if (!b) continue;
-		for (const k of cells(b)) {
-			if (!grid.has(k)) grid.set(k, []);
-			grid.get(k).push(b);
-		}
+		add(grid, b);
 		placed.set(d.key, { dx: b.dx, dy: b.dy, anchor: b.anchor });
 	}
 	return placed;
