@@ -699,12 +699,9 @@ static int attach_iface(struct kernel_iface_state *st)
 		return err;
 	}
 	st->tc_attached = true;
-	if (k.xdp_mode == SPIN_XDP_OFF) {
+	if (k.xdp_mode == SPIN_XDP_OFF)
 		xdp_detach_ours(k.pin_dir, st->nif.ifindex, st->nif.name);
-		return 0;
-	}
-	err = xdp_attach_one(st, bpf_program__fd(k.skel->progs.spin_xdp));
-	if (err)
+	else if ((err = xdp_attach_one(st, bpf_program__fd(k.skel->progs.spin_xdp))))
 		pr_warn("%s: no XDP (%s): blocked packets are dropped at TC ingress", st->nif.name,
 			strerror(-err));
 	pr_info("%s: attached (TC ingress+egress by %s, XDP %s)", st->nif.name,

@@ -162,6 +162,24 @@ static cJSON *node_ips_json(uint32_t id)
 	return arr;
 }
 
+/*
+ * The lists hold addresses, but the user lists a node: all of its addresses, joined by DNS
+ * answers. Those joins are lost with a restart, so each listed node with more than one
+ * address is saved as a group ("nodes"), and made one node again at start: unlisting it
+ * after a restart takes all its addresses off, not only the one a client names it by (and
+ * DNS would otherwise join them again and put the rest back). Readers that do not know
+ * "nodes" (the same file version) ignore it.
+ */
+static void add_group(struct node *n, void *ctx)
+{
+	bool listed = false;
+
+	for (int l = 0; l < POLICY_NLISTS && !listed; l++)
+		listed = policy_node_on(l, n);
+	if (listed && node_ip_count(n) > 1)
+		cJSON_AddItemToArray(ctx, node_ips_json(node_id(n)));
+}
+
 static int save(void)
 {
 	cJSON *root;
@@ -174,6 +192,7 @@ static int save(void)
 	cJSON_AddNumberToObject(root, "version", POLICY_FILE_VERSION);
 	for (int l = 0; l < POLICY_NLISTS; l++)
 		cJSON_AddItemToObject(root, list_names[l], policy_list_json(l));
+	nodes_foreach(add_group, cJSON_AddArrayToObject(root, "nodes"));
 	cJSON *pairs = cJSON_AddArrayToObject(root, "flow_blocks");
 	for (struct pair_item *p = pol.pairs; p; p = p->hh.next) {
 		cJSON *o = cJSON_CreateObject();
@@ -562,6 +581,14 @@ static struct node *node_from_ips(const cJSON *arr)
 	return n;
 }
 
+/* Listed nodes with several addresses, as saved (add_group): one node each again. */
+static void load_groups(const cJSON *arr)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, arr) node_from_ips(it);
+}
+
 static int load_pairs(const cJSON *arr)
 {
 	const cJSON *it;
@@ -626,6 +653,8 @@ static int load(void)
 	for (int l = 0; l < POLICY_NLISTS && !err; l++)
 		err = load_addrs(l, cJSON_GetObjectItemCaseSensitive(root, list_names[l]),
 				 pol.path);
+	if (!err)
+		load_groups(cJSON_GetObjectItemCaseSensitive(root, "nodes"));
 	if (!err)
 		err = load_pairs(cJSON_GetObjectItemCaseSensitive(root, "flow_blocks"));
 	pol.loading = false;

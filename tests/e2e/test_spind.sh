@@ -332,6 +332,14 @@ for mode in clsact auto; do
 	fi
 done
 
+# --- xdp_mode=off: the XDP program (and its pin) go, and spind says what it attached
+spind_stop
+spind_start "${ARGS[@]}" -o xdp_mode=off || { e2e_done; exit 1; }
+objects_settled "xdp_mode=off: kernel objects (ingress egress xdp)" "1 1 0"
+check_cmd "xdp_mode=off: no XDP program pinned" bash -c "! ls '$PIN' | grep -q '^xdp_'"
+check_cmd "xdp_mode=off: spind logs what it attached" \
+	grep -q "lan0: attached (TC ingress+egress by .*, XDP off)" "$SPIND_LOG"
+
 # Node ids belong to one run: look the service up again.
 api_node=$(rpc node_add_ip '{"node":0,"ipaddr":"203.0.113.10"}' | json_get 'j["result"]')
 rpc remove_iplist_node "{\"list\":\"block\",\"node\":$api_node}" >/dev/null

@@ -84,6 +84,31 @@ int main(void)
 	CHECK(blocked("203.0.113.7"), "the block is back");
 	stop();
 
+	/* A node of two addresses (joined by DNS) is listed: after a restart it is one node
+	 * again, and unlisting it by either address takes both off. */
+	{
+		struct spin_addr v4, v6;
+		struct node *n;
+
+		stop();
+		CHECK_INT(start(), 0, "start again");
+		nodes_addr_parse("198.51.100.20", &v4);
+		nodes_addr_parse("2001:db8:51::20", &v6);
+		n = nodes_get_ip(&v4, 100);
+		n = n ? nodes_add_ip(node_id(n), &v6, 100) : NULL;
+		CHECK(n && node_ip_count(n) == 2, "a remote node with two addresses");
+		CHECK_INT(policy_add_node(POLICY_BLOCK, n), 0, "the node is blocked");
+		stop();
+		CHECK_INT(start(), 0, "restart");
+		n = nodes_get_ip(&v4, 200);
+		CHECK_INT(n ? (long long)node_ip_count(n) : -1, 2,
+			  "after the restart the node has both addresses again");
+		CHECK_INT(n ? policy_remove_node(POLICY_BLOCK, n) : -1, 0, "unblock it by its node");
+		CHECK(!blocked("198.51.100.20") && !blocked("2001:db8:51::20"),
+		      "both addresses are off the block list");
+		stop();
+	}
+
 	write_file("{\"block\":[\"198.51.100.9\"]}");
 	CHECK_INT(start(), 0, "a file without a version (older spind) is read");
 	CHECK(blocked("198.51.100.9"), "its block is back");
