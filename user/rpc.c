@@ -518,8 +518,14 @@ static void dispatch(const cJSON *req, struct rpc_reply *r, const cJSON **id_out
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(req, "id");
 	const struct rpc_method *m;
 
-	if (id && !cJSON_IsNumber(id) && !cJSON_IsString(id) && !cJSON_IsNull(id))
-		id = NULL;
+	/* JSON-RPC 2.0 allows a string, a number or null: any other id makes the request
+	 * invalid, so it must not run (it is answered with a null id, as it cannot be echoed). */
+	if (id && !cJSON_IsNumber(id) && !cJSON_IsString(id) && !cJSON_IsNull(id)) {
+		*id_out = NULL;
+		fail(r, RPC_INVALID_REQUEST,
+		     "Invalid request: id must be a string, a number or null");
+		return;
+	}
 	*id_out = id;
 	if (!cJSON_IsString(ver) || strcmp(ver->valuestring, "2.0") != 0 ||
 	    !cJSON_IsString(method)) {

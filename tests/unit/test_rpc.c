@@ -275,6 +275,20 @@ static void test_envelope(void)
 		{"params is a string",
 		 "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"list_devices\",\"params\":\"x\"}",
 		 RPC_INVALID_PARAMS, "1"},
+		/* JSON-RPC 2.0: an id is a string, a number or null; else the request is invalid
+		 * and must not run (these would block an address). */
+		{"id is an object",
+		 "{\"jsonrpc\":\"2.0\",\"id\":{\"a\":1},\"method\":\"add_iplist_ip\",\"params\":{"
+		 "\"list\":\"block\",\"ip\":\"192.0.2.99\"}}",
+		 RPC_INVALID_REQUEST, "null"},
+		{"id is an array",
+		 "{\"jsonrpc\":\"2.0\",\"id\":[1],\"method\":\"add_iplist_ip\",\"params\":{"
+		 "\"list\":\"block\",\"ip\":\"192.0.2.99\"}}",
+		 RPC_INVALID_REQUEST, "null"},
+		{"id is true",
+		 "{\"jsonrpc\":\"2.0\",\"id\":true,\"method\":\"add_iplist_ip\",\"params\":{"
+		 "\"list\":\"block\",\"ip\":\"192.0.2.99\"}}",
+		 RPC_INVALID_REQUEST, "null"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
