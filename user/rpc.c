@@ -484,12 +484,32 @@ static const struct rpc_method *find_method(const char *name)
 	return NULL;
 }
 
+/*
+ * The id to echo. cJSON prints a number with 15 significant digits when that is within its
+ * epsilon of the value, so 9007199254740991 (a JavaScript safe integer) would come back as
+ * 9.00719925474099e+15 and the client would not match the answer: print the shortest form
+ * that reads back as exactly the same double.
+ */
+static cJSON *id_copy(const cJSON *id)
+{
+	char num[32];
+
+	if (!id)
+		return cJSON_CreateNull();
+	if (!cJSON_IsNumber(id) || !isfinite(id->valuedouble))
+		return cJSON_Duplicate(id, true);
+	snprintf(num, sizeof(num), "%.15g", id->valuedouble);
+	if (strtod(num, NULL) != id->valuedouble)
+		snprintf(num, sizeof(num), "%.17g", id->valuedouble);
+	return cJSON_CreateRaw(num);
+}
+
 static cJSON *answer(const cJSON *id, struct rpc_reply *r)
 {
 	cJSON *resp = cJSON_CreateObject();
 
 	cJSON_AddStringToObject(resp, "jsonrpc", "2.0");
-	cJSON_AddItemToObject(resp, "id", id ? cJSON_Duplicate(id, true) : cJSON_CreateNull());
+	cJSON_AddItemToObject(resp, "id", id_copy(id));
 	if (r->code) {
 		cJSON *e = cJSON_AddObjectToObject(resp, "error");
 
