@@ -153,6 +153,16 @@ check_eq "a foreign Origin is 403" "$(gw curl -s -o /dev/null -w '%{http_code}' 
 	-H 'Content-Type: application/json' -H 'Origin: http://evil.example' \
 	-d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"add_iplist_ip\",\"params\":{\"list\":\"block\",\"ip\":\"$REMOTE4\"}}" \
 	"$API/spin_api/jsonrpc")" 403
+# JSON-RPC 2.0: the id comes back as sent (a JavaScript client's largest safe integer too);
+# an id that is no string, number or null makes the request invalid, and it does not run.
+check_eq "a safe-integer id is echoed exactly" "$(gw curl -s --max-time 5 \
+	-H 'Content-Type: application/json' \
+	-d '{"jsonrpc":"2.0","id":9007199254740991,"method":"get_flow_block"}' \
+	"$API/spin_api/jsonrpc" | grep -o '"id":[^,]*')" '"id":9007199254740991'
+check_eq "an object id is an invalid request" "$(gw curl -s --max-time 5 \
+	-H 'Content-Type: application/json' \
+	-d "{\"jsonrpc\":\"2.0\",\"id\":{\"a\":1},\"method\":\"add_iplist_ip\",\"params\":{\"list\":\"block\",\"ip\":\"$REMOTE4\"}}" \
+	"$API/spin_api/jsonrpc" | "$E2E_PY" -c 'import json,sys; a=json.load(sys.stdin); print(a["id"], a.get("error", {}).get("code"))')" "None -32600"
 check_eq "the refused requests blocked nothing" "$(result "$(rpc list_iplist '{"list":"block"}')")" "[]"
 expect "after refused requests" thermo reach
 
