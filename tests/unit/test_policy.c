@@ -103,7 +103,8 @@ int main(void)
 		n = nodes_get_ip(&v4, 200);
 		CHECK_INT(n ? (long long)node_ip_count(n) : -1, 2,
 			  "after the restart the node has both addresses again");
-		CHECK_INT(n ? policy_remove_node(POLICY_BLOCK, n) : -1, 0, "unblock it by its node");
+		CHECK_INT(n ? policy_remove_node(POLICY_BLOCK, n) : -1, 0,
+			  "unblock it by its node");
 		CHECK(!blocked("198.51.100.20") && !blocked("2001:db8:51::20"),
 		      "both addresses are off the block list");
 		stop();
