@@ -133,20 +133,28 @@ static bool iface_pin(const char *name)
 	       strncmp(name, CLS_PIN_PREFIX, strlen(CLS_PIN_PREFIX)) == 0;
 }
 
-/* Does the pin name an interface (by its trailing _<ifindex>) that no longer exists? */
-static bool iface_pin_gone(const char *name)
+/* The interface a link or program pin names by its trailing _<ifindex>, or 0. */
+static int iface_pin_ifindex(const char *name)
 {
-	const char *us = strrchr(name, '_');
+	const char *us = iface_pin(name) ? strrchr(name, '_') : NULL;
 	char *end;
 	long ifindex;
 
 	if (!us)
-		return false;
+		return 0;
 	errno = 0;
 	ifindex = strtol(us + 1, &end, 10);
 	if (errno || end == us + 1 || *end || ifindex <= 0 || ifindex > INT_MAX)
-		return false;
-	return !netif_exists((int)ifindex);
+		return 0;
+	return (int)ifindex;
+}
+
+/* Does the pin name an interface that no longer exists? */
+static bool iface_pin_gone(const char *name)
+{
+	int ifindex = iface_pin_ifindex(name);
+
+	return ifindex && !netif_exists(ifindex);
 }
 
 /*
@@ -712,17 +720,6 @@ static int attach_iface(struct kernel_iface_state *st)
 	return 0;
 }
 
-int kernel_attach(void)
-{
-	for (int i = 0; i < k.n_ifs; i++) {
-		int err = attach_iface(&k.ifs[i]);
-
-		if (err)
-			return err;
-	}
-	return 0;
-}
-
 static const struct kernel_iface_state *find_iface(int ifindex)
 {
 	for (int i = 0; i < k.n_ifs; i++)
@@ -737,6 +734,52 @@ static bool in_set(const struct netif_set *set, int ifindex)
 		if (set->ifs[i].ifindex == ifindex)
 			return true;
 	return false;
+}
+
+/*
+ * Interfaces this pin dir's programs still hang on that the configuration no longer names (a
+ * port taken out of the bridge, -i changed while spind was stopped): taken off, or they would
+ * go on counting and enforcing beside the configured ones, on a policy nobody sees.
+ */
+static void detach_unlisted(void)
+{
+	struct netif_set stale = {.n = 0};
+	struct dirent *de;
+	DIR *d = opendir(k.pin_dir);
+
+	if (!d)
+		return;
+	while ((de = readdir(d)) && stale.n < SPIN_MAX_IFACES) {
+		int ifindex = iface_pin_ifindex(de->d_name);
+		struct netif *nif = &stale.ifs[stale.n];
+
+		if (!ifindex || find_iface(ifindex) || in_set(&stale, ifindex) ||
+		    !netif_exists(ifindex))
+			continue;
+		nif->ifindex = ifindex;
+		if (!if_indextoname((unsigned int)ifindex, nif->name))
+			snprintf(nif->name, sizeof(nif->name), "ifindex %d", ifindex);
+		stale.n++;
+	}
+	closedir(d);
+	for (int i = 0; i < stale.n; i++)
+		pr_info("%s: SPIN's programs are still attached but it is not configured any more: "
+			"detaching",
+			stale.ifs[i].name);
+	if (stale.n)
+		kernel_detach(&stale, NULL, false);
+}
+
+int kernel_attach(void)
+{
+	for (int i = 0; i < k.n_ifs; i++) {
+		int err = attach_iface(&k.ifs[i]);
+
+		if (err)
+			return err;
+	}
+	detach_unlisted();
+	return 0;
 }
 
 int kernel_set_ifaces(const struct netif_set *now)

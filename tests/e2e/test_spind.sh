@@ -340,6 +340,21 @@ check_cmd "xdp_mode=off: no XDP program pinned" bash -c "! ls '$PIN' | grep -q '
 check_cmd "xdp_mode=off: spind logs what it attached" \
 	grep -q "lan0: attached (TC ingress+egress by .*, XDP off)" "$SPIND_LOG"
 
+# --- an interface SPIN was on that is no longer configured: the next start takes SPIN off it
+spind_stop
+spind_start "${ARGS[@]/#lan0/lan0,wan0}" || { e2e_done; exit 1; }
+wan_ifindex=$(gw cat /sys/class/net/wan0/ifindex)
+check_eq "lan0 and wan0 configured: SPIN on wan0 (tc ingress egress)" \
+	"$(spin_tc_progs wan0 ingress "$PIN") $(spin_tc_progs wan0 egress "$PIN")" "1 1"
+spind_stop
+spind_start "${ARGS[@]}" || { e2e_done; exit 1; }
+check_eq "wan0 no longer configured: the restart took SPIN off it (tc in, out, xdp, pins)" \
+	"$(spin_tc_progs wan0 ingress "$PIN") $(spin_tc_progs wan0 egress "$PIN") $(gw ip link show wan0 | grep -c 'prog/xdp' || true) $(ls "$PIN" | grep -c "_$wan_ifindex\$" || true)" \
+	"0 0 0 0"
+check_cmd "spind says why it detached wan0" \
+	grep -q "wan0: SPIN's programs are still attached but it is not configured" "$SPIND_LOG"
+objects_settled "lan0 keeps its programs (ingress egress xdp)" "1 1 1"
+
 # Node ids belong to one run: look the service up again.
 api_node=$(rpc node_add_ip '{"node":0,"ipaddr":"203.0.113.10"}' | json_get 'j["result"]')
 rpc remove_iplist_node "{\"list\":\"block\",\"node\":$api_node}" >/dev/null
