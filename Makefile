@@ -3,8 +3,8 @@
 #   make SAN=1      the same under AddressSanitizer + UBSan                -> build-san/
 #   make test       everything, then every suite; ends with "N passed, N failed"
 #   make demo       the virtual home network with spind, UI on http://127.0.0.1:13026/
-#   make bench      benchmarks in about 5 minutes, written to docs/benchmarks.md
-#   make bench-full every configuration, more and longer rounds (about 12 minutes)
+#   make bench      benchmarks in about 7 minutes, written to docs/benchmarks.md
+#   make bench-full every configuration, more and longer rounds (about 15 minutes)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make format / make format-check, make vmlinux, make clean;  V=1 shows commands
 
