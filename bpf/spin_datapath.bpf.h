@@ -45,6 +45,23 @@ static __always_inline int spin_is_attached(__u32 ifindex)
 	return 0;
 }
 
+#ifdef SPIN_STAGE_STOP
+/*
+ * A parsed packet's ports, protocol and the last word of each address, folded into one word
+ * (stage end points only): what the IPv4 key reads; an IPv6 key's other address words are
+ * then loaded by the key stage.
+ */
+static __always_inline __u64 spin_stage_pkt(const struct spin_pkt *pkt)
+{
+	__u32 s, d;
+
+	__builtin_memcpy(&s, &pkt->saddr.a[12], 4);
+	__builtin_memcpy(&d, &pkt->daddr.a[12], 4);
+	return (__u64)s << 32 ^ d ^ (__u64)pkt->sport << 16 ^ pkt->dport ^ (__u64)pkt->proto << 40 ^
+	       pkt->family ^ pkt->icmp_type;
+}
+#endif
+
 static __always_inline int spin_tc_parse(struct __sk_buff *skb, struct spin_pkt *pkt)
 {
 	void *data = (void *)(long)skb->data;
@@ -108,6 +125,7 @@ static __always_inline int spin_tc_handle(struct __sk_buff *skb, __u8 hook)
 	__u8 verdict;
 	int rc;
 
+	SPIN_STAGE_END(SPIN_STAGE_ENTRY, SPIN_TC_PASS, 0);
 	if (hook == SPIN_HOOK_TC_EGRESS && spin_is_attached(skb->ingress_ifindex)) {
 		spin_stat_add(SPIN_STAT_SKIPPED_EGRESS, 1);
 		return SPIN_TC_PASS;
@@ -118,6 +136,7 @@ static __always_inline int spin_tc_handle(struct __sk_buff *skb, __u8 hook)
 	if (cfg->n_capture)	     /* every frame once, before any parse */
 		spin_capture(skb, skb->len, ifindex, hook);
 	spin_stat_add(SPIN_STAT_PACKETS, 1);
+	SPIN_STAGE_END(SPIN_STAGE_CONFIG, SPIN_TC_PASS, cfg->policy_gen);
 	rc = spin_tc_parse(skb, &pkt);
 	if (rc == SPIN_PARSE_NOT_IP) {
 		spin_stat_add(SPIN_STAT_NOT_IP, 1);
@@ -128,9 +147,12 @@ static __always_inline int spin_tc_handle(struct __sk_buff *skb, __u8 hook)
 		return SPIN_TC_PASS;
 	}
 
+	SPIN_STAGE_END(SPIN_STAGE_PARSE, SPIN_TC_PASS, spin_stage_pkt(&pkt));
 	spin_frag_ports(&pkt, 1);
 	spin_acct_init(&a, &pkt, ifindex, 1);
 	spin_tc_size(skb, &pkt, &a);
+	SPIN_STAGE_END(SPIN_STAGE_PACKET, SPIN_TC_PASS,
+		       spin_stage_pkt(&pkt) ^ a.bytes ^ a.pkts ^ a.syn ^ a.frag);
 	if (hook == SPIN_HOOK_TC_INGRESS)
 		a.frame = skb;
 	a.ctx = skb;

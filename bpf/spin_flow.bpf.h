@@ -303,6 +303,22 @@ static __always_inline int spin_flow_create(void *map, const void *mkey, const s
 	return err;
 }
 
+#ifdef SPIN_STAGE_STOP
+/* A flow key folded into one word, as the flow cache reads it (stage end points only). */
+static __always_inline __u64 spin_stage_key(const void *mkey, int v4)
+{
+	const __u32 *w = mkey;
+	__u64 k = 0;
+	int i;
+
+	SPIN_UNROLL
+	for (i = 0; i < 10; i++)
+		if (!v4 || i < 4)
+			k ^= (__u64)w[i] << (i & 1 ? 32 : 0);
+	return k;
+}
+#endif
+
 /*
  * Accounts one packet to its flow in map (spin_flows4 with v4 set, else spin_flows) and
  * returns the verdict. A passed packet of a flow that holds its flow-cache slot is counted
@@ -319,6 +335,9 @@ static __always_inline __u8 spin_flow_account(void *map, const void *mkey, int v
 	__u8 verdict;
 	int err;
 
+	SPIN_STAGE_END(SPIN_STAGE_KEY, SPIN_VERDICT_PASS, spin_stage_key(mkey, v4) ^ a->bytes);
+	SPIN_STAGE_END(SPIN_STAGE_SLOT, SPIN_VERDICT_PASS,
+		       (v4 ? spin_fc_index4(mkey) : spin_fc_index6(mkey)) ^ a->bytes);
 	/* a SYN or a fragment updates the flow's flags: those take the flow map */
 	if (!a->syn && !a->frag) {
 		fc = spin_fc_slot(mkey, v4, &fkey);

@@ -172,6 +172,36 @@ struct {
 	__type(value, struct spin_dns_scratch);
 } spin_scratch SEC(".maps");
 
+/*
+ * Per-stage costs (make bench-full, tests/bench/run's "where the time goes"): built with
+ * -DSPIN_STAGE_STOP=n, the TC programs end after stage n (enum spin_stage) and return ret;
+ * keep, what the stage computed, goes into an empty asm so the compiler still computes it.
+ * A real build defines no SPIN_STAGE_STOP: the macro is empty.
+ */
+enum spin_stage {
+	SPIN_STAGE_ENTRY = 1,  /* nothing: the program's call and return */
+	SPIN_STAGE_CONFIG = 2, /* + spin_cfg, the capture check, the packets counter */
+	SPIN_STAGE_PARSE = 3,  /* + Ethernet, IP and L4 headers */
+	SPIN_STAGE_PACKET = 4, /* + fragment check, TCP flags, sizes (skb->gso_segs) */
+	SPIN_STAGE_KEY = 5,    /* + the canonical flow key */
+	SPIN_STAGE_SLOT = 6,   /* + the flow-cache slot index (hash); the rest is the slot itself */
+};
+
+#ifdef SPIN_STAGE_STOP
+#define SPIN_STAGE_END(stage, ret, keep)                                                           \
+	do {                                                                                       \
+		if (SPIN_STAGE_STOP == (stage)) {                                                  \
+			__u64 k_ = (__u64)(keep);                                                  \
+			asm volatile("" : : "r"(k_));                                              \
+			return (ret);                                                              \
+		}                                                                                  \
+	} while (0)
+#else
+#define SPIN_STAGE_END(stage, ret, keep)                                                           \
+	do {                                                                                       \
+	} while (0)
+#endif
+
 static __always_inline void spin_stat_add(__u32 idx, __u64 n)
 {
 	__u64 *v = bpf_map_lookup_elem(&spin_stats, &idx);
