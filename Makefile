@@ -4,7 +4,7 @@
 #   make test       everything, then every suite; ends with "N passed, N failed"
 #   make demo       the virtual home network with spind, UI on http://127.0.0.1:13026/
 #   make bench      benchmarks in about 7 minutes, written to docs/benchmarks.md
-#   make bench-full every configuration, more and longer rounds, per-stage costs (about 19 minutes)
+#   make bench-full every configuration, more and longer rounds, per-stage costs (about 20 minutes)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make format / make format-check, make vmlinux, make clean;  V=1 shows commands
 
