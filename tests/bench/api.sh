@@ -13,6 +13,7 @@ export SPIN_LAB_STATE=${SPIN_LAB_STATE:-/run/spin-lab-$SPIN_LAB_PREFIX}
 SECS=${API_BENCH_SECS:-5}
 CLIENTS=${API_BENCH_CLIENTS:-8}
 BPF_MNT=/run/spin-bpf-$SPIN_LAB_PREFIX
+# shellcheck disable=SC2154 # rc is assigned inside the trap itself
 trap 'rc=$?; umount -l "$BPF_MNT" 2>/dev/null; rmdir "$BPF_MNT" 2>/dev/null; (exit $rc); e2e_on_exit' EXIT
 
 lab_up router --no-traffic

@@ -294,13 +294,13 @@ run_dns() {
 
 # --- 2d. block request (JSON-RPC over HTTP) to the first dropped packet
 run_latency() {
-	local g i
+	local g
 	echo "spind bench: block latency" >&2
 	spind_restart
 	nsenter --net="/run/netns/$P-thermo" "$B/bench/spind_gen" flows 203.0.113.18 30000 20000 $((ROUNDS * 3 + 5)) 1 >/dev/null 2>&1 &
 	g=$!
 	sleep 1
-	for i in $(seq 1 $((ROUNDS * 3))); do
+	for _ in $(seq 1 $((ROUNDS * 3))); do
 		ns gw "$PY" - "$API_PORT" >>"$TMP/latency.txt" <<-'EOF' || true
 			import http.client, json, select, socket, struct, sys, time
 			port = int(sys.argv[1])
