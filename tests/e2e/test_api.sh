@@ -29,6 +29,7 @@ bpf_umount() {
 	mountpoint -q "$BPF_MNT" 2>/dev/null && umount -l "$BPF_MNT"
 	rmdir "$BPF_MNT" 2>/dev/null || true
 }
+# shellcheck disable=SC2154 # rc is assigned inside the trap itself
 trap 'rc=$?; bpf_umount; (exit $rc); e2e_on_exit' EXIT
 
 rpc() { # METHOD PARAMS-JSON -> the whole answer

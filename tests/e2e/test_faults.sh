@@ -18,6 +18,7 @@ faults_cleanup() {
 	mountpoint -q "$STATE" 2>/dev/null && umount -l "$STATE"
 	rm -rf "$PIN"
 }
+# shellcheck disable=SC2154 # rc is assigned inside the trap itself
 trap 'rc=$?; faults_cleanup; (exit $rc); e2e_on_exit' EXIT
 # e2e_done clears the EXIT trap and removes the temporary directory: unmount first.
 faults_done() {
@@ -281,7 +282,7 @@ if wait_for 10 spin_attached lan0; then
 	check_eq "the re-created lan0 runs the program spind had (id $old_prog), nothing reloaded" \
 		"$(tc_ingress_prog lan0)" "$old_prog"
 	check_eq "no TCX link pin of the deleted lan0 left" \
-		"$(ls "$PIN" | grep -c "_$old_ifindex\$" || true)" 0
+		"$(find "$PIN" -maxdepth 1 -name "*_$old_ifindex" | wc -l)" 0
 	ping_counted "after lan0 was re-created"
 else
 	fail "spind re-attaches to the re-created lan0" \

@@ -25,6 +25,7 @@ TRUE_RESOLVER=203.0.113.20 # an address with no DNS server: queries stay unanswe
 FRAMES=$E2E_TMP/frames.py
 
 hostile_cleanup() { rm -rf "$PIN"; }
+# shellcheck disable=SC2154 # rc is assigned inside the trap itself
 trap 'rc=$?; hostile_cleanup; (exit $rc); e2e_on_exit' EXIT
 
 api() { gw curl -s --max-time 5 "http://127.0.0.1:$API_PORT$1"; }
@@ -131,6 +132,7 @@ domains_of() { mqtt_node_field "$MQ" "$1" domains; }
 
 rm -rf "$PIN"
 lab_up router --no-traffic
+# shellcheck disable=SC2054 # the commas are inside option values
 ARGS=(-i lan0 -s "$E2E_TMP/state" -o "pin_dir=$PIN" -o "spinweb_port=$API_PORT"
 	-o pubsub_host=127.0.0.1 -o jsonrpc_mqtt=1
 	-o spinweb_interfaces=127.0.0.1,192.0.2.1 -o http_max_connections=16)

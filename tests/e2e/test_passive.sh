@@ -169,7 +169,8 @@ passive_live_run() {
 	local gone
 	lab_up router --no-traffic
 	mqtt_capture_start "$PLIVE"
-	SPIND_READY_RE='spind running on [0-9]+ interface' # replay_run's was another
+	# shellcheck disable=SC2034 # read by tests/lib/e2e.sh; replay_run's was another
+	SPIND_READY_RE='spind running on [0-9]+ interface'
 	if spind_start -P -i lan0 -o pubsub_host=127.0.0.1 -s "$E2E_TMP/state-passive-live"; then
 		passive_fetch "before"
 

@@ -2,6 +2,7 @@
 # The passive-only build (make PASSIVE_ONLY=1): spind without libbpf and without the kernel
 # data path. It must not link libbpf, must refuse a kernel start with a clear message, and must
 # replay a capture to MQTT like the full build.
+# shellcheck disable=SC2034 # read by tests/run
 SAN_SKIP=1
 set -euo pipefail
 # shellcheck source=../lib/e2e.sh

@@ -349,7 +349,7 @@ check_eq "lan0 and wan0 configured: SPIN on wan0 (tc ingress egress)" \
 spind_stop
 spind_start "${ARGS[@]}" || { e2e_done; exit 1; }
 check_eq "wan0 no longer configured: the restart took SPIN off it (tc in, out, xdp, pins)" \
-	"$(spin_tc_progs wan0 ingress "$PIN") $(spin_tc_progs wan0 egress "$PIN") $(gw ip link show wan0 | grep -c 'prog/xdp' || true) $(ls "$PIN" | grep -c "_$wan_ifindex\$" || true)" \
+	"$(spin_tc_progs wan0 ingress "$PIN") $(spin_tc_progs wan0 egress "$PIN") $(gw ip link show wan0 | grep -c 'prog/xdp' || true) $(find "$PIN" -maxdepth 1 -name "*_$wan_ifindex" | wc -l)" \
 	"0 0 0 0"
 check_cmd "spind says why it detached wan0" \
 	grep -q "wan0: SPIN's programs are still attached but it is not configured" "$SPIND_LOG"
