@@ -82,16 +82,26 @@ static void collect_user(struct emitter *e)
 	emit(e, "deleted", ns.deleted, STAT_TOTAL);
 	emit(e, "evicted", ns.evicted, STAT_TOTAL);
 	emit(e, "full", ns.full, STAT_TOTAL);
+	emit(e, "moved", ns.moved, STAT_TOTAL);
+	emit(e, "trimmed", ns.trimmed, STAT_TOTAL);
 	emit(e, "published", ns.published, STAT_TOTAL);
 
 	dns_get_stats(&ds);
 	e->module = "dns";
 	emit(e, "messages", ds.messages, STAT_TOTAL);
 	emit(e, "queries", ds.queries, STAT_TOTAL);
+	emit(e, "queries_reported", ds.queries_reported, STAT_TOTAL);
+	emit(e, "queries_folded", ds.queries_folded, STAT_TOTAL);
+	emit(e, "queries_not_lan", ds.queries_not_lan, STAT_TOTAL);
+	emit(e, "expired", ds.expired, STAT_TOTAL);
 	emit(e, "responses", ds.responses, STAT_TOTAL);
 	emit(e, "answers", ds.answers, STAT_TOTAL);
 	emit(e, "unmatched", ds.unmatched, STAT_TOTAL);
+	emit(e, "bad_rcode", ds.bad_rcode, STAT_TOTAL);
+	emit(e, "tc_set", ds.tc_set, STAT_TOTAL);
 	emit(e, "malformed", ds.malformed, STAT_TOTAL);
+	emit(e, "unsupported", ds.unsupported, STAT_TOTAL);
+	emit(e, "cname_too_deep", ds.cname_too_deep, STAT_TOTAL);
 	emit(e, "pending_full", ds.pending_full, STAT_TOTAL);
 	emit(e, "addrs_refused", ds.addrs_refused, STAT_TOTAL);
 	emit(e, "addrs_capped", ds.addrs_capped, STAT_TOTAL);
@@ -214,7 +224,7 @@ static void publish_if_changed(const struct stat_value *v, void *ctx)
 	cJSON_Delete(o);
 	if (!s)
 		return;
-	/* SPIN/stat sits beside the traffic channel (SPIN/traffic -> SPIN/stat). */
+	/* SPIN/stat is the first SPIN's fixed topic: it does not follow pubsub_channel_traffic. */
 	snprintf(topic, sizeof(topic), "SPIN/stat/%s", key);
 	bus_publish(topic, s, true);
 	free(s);

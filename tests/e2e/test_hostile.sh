@@ -155,6 +155,13 @@ frames spoof "$TRUE_RESOLVER" 5353 40001 0x2222 wiki.example 203.0.113.12 >/dev/
 ask weather.example 0x3333 40003
 frames spoof "$TRUE_RESOLVER" 53 40003 0x3333 weather.example 203.0.113.19 >/dev/null
 sleep 1
+# Every DNS counter is in status, and these say what happened to the frames above: two
+# questions reported; the four forged answers from port 53 match nothing remembered (the one
+# from port 5353 is no DNS to SPIN).
+check_eq "status shows every DNS counter" "$(api /spin_api/status | "$E2E_PY" -c "import json,sys; print(' '.join(sorted(json.load(sys.stdin)['stats']['dns'])))")" \
+	"addrs_capped addrs_refused answers bad_rcode cname_too_deep expired malformed messages pending pending_full queries queries_folded queries_not_lan queries_reported responses tc_set unmatched unsupported"
+check_eq "the two questions thermo asked are reported" "$(dstat queries_reported)" 2
+check_eq "the forged answers match nothing remembered" "$(dstat unmatched)" 4
 # Traffic to the addresses makes spind publish their nodes.
 for a in 203.0.113.10 203.0.113.12 203.0.113.19; do
 	in_ns thermo ping -c 1 -W 1 "$a" >/dev/null 2>&1 || true
