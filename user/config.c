@@ -95,7 +95,8 @@ static const struct option options[] = {
 	{"interfaces", OPT_IFACES, F(interfaces), 0, 0, NULL, "",
 	 "LAN interfaces (or bridge ports) to attach to, comma-separated"},
 	{"mode", OPT_ENUM, F(mode), 0, 0, mode_names, "router",
-	 "router: spind runs on the gateway; bridge: on bridge ports"},
+	 "where spind runs, for the record: router or bridge; spind works the same in both (a "
+	 "bridge named in interfaces means its ports)"},
 	{"xdp_mode", OPT_ENUM, F(xdp_mode), 0, 0, xdp_names, "auto",
 	 "XDP attachment: auto, native, generic, or off (TC only)"},
 	{"tc_mode", OPT_ENUM, F(tc_mode), 0, 0, tc_names, "auto",
