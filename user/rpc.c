@@ -185,6 +185,15 @@ static void iplist_node(const cJSON *params, struct rpc_reply *r, bool add)
 	n = node_param(params, "node", r);
 	if (!n)
 		return;
+	/*
+	 * The lists hold addresses: a node without any (a queried name not resolved yet, a
+	 * device known only by its MAC) would be listed by nothing, and the addresses it gains
+	 * later would pass. Say so rather than answer success.
+	 */
+	if (add && !node_ip_count(n)) {
+		fail(r, RPC_METHOD_ERROR, "Node has no IP address to put on the list (yet)");
+		return;
+	}
 	policy_result(r, add ? policy_add_node(l, n) : policy_remove_node(l, n));
 	nodes_mark_changed(n);
 }

@@ -598,6 +598,34 @@ static void test_name_limit(void)
 	CHECK_STR(node_name(nodes_by_id(dev)), p, "the 64-byte name is stored");
 }
 
+/*
+ * The lists hold addresses. A node without any (a queried name not resolved yet, a device
+ * known only by its MAC) cannot be put on one: the call says so instead of answering success
+ * while nothing is listed (the addresses it gains later would pass).
+ */
+static void test_no_address(void)
+{
+	static const char *const lists[] = {"block", "allow", "ignore"};
+	uint8_t mac[6] = {2, 0, 0, 0, 0, 0x20};
+	time_t now = time(NULL);
+	uint32_t ids[2];
+	char p[128], n[128];
+
+	ids[0] = node_id(nodes_get_domain("nx.example.", now));
+	ids[1] = node_id(nodes_get_mac(mac, now));
+	for (int i = 0; i < 2; i++) {
+		for (int l = 0; l < 3; l++) {
+			snprintf(p, sizeof(p), "{\"list\":\"%s\",\"node\":%u}", lists[l], ids[i]);
+			snprintf(n, sizeof(n), "add_iplist_node %s: a %s without addresses",
+				 lists[l], i ? "device" : "name");
+			expect_error(n, "add_iplist_node", p, RPC_METHOD_ERROR, "no IP address");
+			snprintf(n, sizeof(n), "remove_iplist_node %s: a %s without addresses",
+				 lists[l], i ? "device" : "name");
+			expect_result(n, "remove_iplist_node", p, "null");
+		}
+	}
+}
+
 static void test_huge(void)
 {
 	size_t n = RPC_MAX_BODY + 1;
@@ -668,6 +696,7 @@ int main(void)
 	free(before);
 	free(after);
 	test_name_limit();
+	test_no_address();
 	test_passive();
 
 	traffic_destroy();
