@@ -84,7 +84,8 @@ static int list_param(const cJSON *params, struct rpc_reply *r)
 	int l = policy_list_from_name(str_param(params, "list"));
 
 	if (l < 0)
-		fail(r, RPC_METHOD_ERROR, "Unknown ip list name");
+		fail(r, RPC_METHOD_ERROR,
+		     "Unknown ip list name, should be 'ignore', 'block', or 'allow'");
 	return l;
 }
 

@@ -492,8 +492,9 @@ static void test_params(void)
 		     "Unknown node id");
 	expect_error("node 0", "add_iplist_node", "{\"list\":\"block\",\"node\":0}",
 		     RPC_METHOD_ERROR, "Unknown node id");
+	/* The first SPIN's message, word for word (spin-samples/rpc-examples.md, entry 24). */
 	expect_error("unknown list", "list_iplist", "{\"list\":\"Block\"}", RPC_METHOD_ERROR,
-		     "Unknown ip list name");
+		     "Unknown ip list name, should be 'ignore', 'block', or 'allow'");
 	expect_error("unknown list on add", "add_iplist_ip",
 		     "{\"list\":\"deny\",\"ip\":\"192.0.2.1\"}", RPC_METHOD_ERROR,
 		     "Unknown ip list name");
