@@ -221,10 +221,19 @@ static void iplist_ip(const cJSON *params, struct rpc_reply *r, bool add)
 		fail(r, RPC_METHOD_ERROR, "Invalid IP address");
 		return;
 	}
-	policy_result(r, add ? policy_add_addr(l, &a) : policy_remove_addr(l, &a));
 	n = nodes_by_ip(&a);
-	if (n)
-		nodes_mark_changed(n);
+	if (!n) {
+		policy_result(r, add ? policy_add_addr(l, &a) : policy_remove_addr(l, &a));
+		return;
+	}
+	/*
+	 * A node on a list has all its addresses there (protocol.md), and any listed address puts
+	 * its node on the list: an address of a known node lists or un-lists the whole node at
+	 * once. Listing one address alone left the others passing until the node's next change
+	 * spread the list to them, and that change undid an unblock of one address.
+	 */
+	policy_result(r, add ? policy_add_node(l, n) : policy_remove_node(l, n));
+	nodes_mark_changed(n);
 }
 
 static void m_add_iplist_ip(const cJSON *params, struct rpc_reply *r)

@@ -625,6 +625,52 @@ static void test_no_address(void)
 	}
 }
 
+/* Whether list_iplist of list names addr. */
+static bool listed(const char *list, const char *addr)
+{
+	char p[64], quoted[64];
+	cJSON *j;
+	bool on;
+
+	snprintf(p, sizeof(p), "{\"list\":\"%s\"}", list);
+	snprintf(quoted, sizeof(quoted), "\"%s\"", addr);
+	j = call("list_iplist", p);
+	on = strstr(result_text(j), quoted) != NULL;
+	cJSON_Delete(j);
+	return on;
+}
+
+/*
+ * A node on a list has all its addresses there: add_iplist_ip / remove_iplist_ip of one
+ * address of a known node list or un-list the whole node; an address of no node alone.
+ */
+static void test_iplist_ip_node(void)
+{
+	time_t now = time(NULL);
+	struct spin_addr a4, a6;
+
+	nodes_addr_parse("198.51.100.40", &a4);
+	nodes_addr_parse("2001:db8::40", &a6);
+	nodes_add_domain(&a4, "cdn.example.", now);
+	nodes_add_domain(&a6, "cdn.example.", now);
+	CHECK(nodes_by_ip(&a4) == nodes_by_ip(&a6), "one node with an IPv4 and an IPv6 address");
+	expect_result("add_iplist_ip block: one address of the node", "add_iplist_ip",
+		      "{\"list\":\"block\",\"ip\":\"198.51.100.40\"}", "null");
+	CHECK(listed("block", "198.51.100.40") && listed("block", "2001:db8::40"),
+	      "add_iplist_ip: both addresses of the node are on the block list");
+	expect_result("remove_iplist_ip block: the other address", "remove_iplist_ip",
+		      "{\"list\":\"block\",\"ip\":\"2001:db8::40\"}", "null");
+	CHECK(!listed("block", "198.51.100.40") && !listed("block", "2001:db8::40"),
+	      "remove_iplist_ip: neither address is left on the block list");
+	expect_result("add_iplist_ip block: an address of no node", "add_iplist_ip",
+		      "{\"list\":\"block\",\"ip\":\"203.0.113.99\"}", "null");
+	CHECK(listed("block", "203.0.113.99") && !listed("block", "198.51.100.40"),
+	      "add_iplist_ip: an address of no node is listed alone");
+	expect_result("remove_iplist_ip block: the address of no node", "remove_iplist_ip",
+		      "{\"list\":\"block\",\"ip\":\"203.0.113.99\"}", "null");
+	CHECK(!listed("block", "203.0.113.99"), "remove_iplist_ip: and un-listed");
+}
+
 /* MACs are printed in lower case and accepted in either (this one has hex letters). */
 static void test_mac_case(void)
 {
@@ -709,6 +755,7 @@ int main(void)
 	test_name_limit();
 	test_no_address();
 	test_mac_case();
+	test_iplist_ip_node();
 	test_passive();
 
 	traffic_destroy();
