@@ -83,6 +83,7 @@ struct req {
 	char *body;
 	size_t len, cap;
 	bool too_large;
+	const char *csrf_why; /* a JSON-RPC request without the CSRF headers: only reads may run */
 };
 
 /*
@@ -1520,17 +1521,14 @@ static bool is_get(const char *method)
 static enum MHD_Result start_rpc(struct MHD_Connection *c, struct req *r, const char *method)
 {
 	enum auth_result ar;
-	const char *cl, *why;
+	const char *cl;
 
 	if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
 		return reply_405(c, "POST");
 	if ((ar = auth_check(c)) != AUTH_OK)
 		return reply_auth(c, ar);
-	why = csrf_refusal(c);
-	if (why) {
-		h.st.csrf_rejected++;
-		return reply_error(c, 403, why);
-	}
+	/* decided with the body: protocol.md asks the CSRF headers of state-changing calls only */
+	r->csrf_why = csrf_refusal(c);
 	cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
 	if (cl && strtoull(cl, NULL, 10) > h.lim.max_body) {
 		h.st.too_large++;
@@ -1608,6 +1606,14 @@ static enum MHD_Result finish_rpc(struct MHD_Connection *c, struct req *r)
 	if (r->too_large) {
 		h.st.too_large++;
 		return reply_error(c, 413, "Payload too large");
+	}
+	/*
+	 * Without the headers a page on another site could have sent it (a "simple" request);
+	 * a call that only reads is harmless, as that page cannot read the answer.
+	 */
+	if (r->csrf_why && !rpc_only_reads(r->body ? r->body : "", r->len)) {
+		h.st.csrf_rejected++;
+		return reply_error(c, 403, r->csrf_why);
 	}
 	out = rpc_handle(r->body ? r->body : "", r->len);
 	return reply_text(c, 200, "application/json", out);

@@ -33,11 +33,18 @@ struct rpc_reply {
 	char message[160];
 };
 
+/* What a method does: only RPC_READS may be called without the CSRF headers (httpd.c). */
+enum rpc_effect {
+	RPC_READS,  /* reads state, changes nothing */
+	RPC_WRITES, /* changes state other than the policy (names, nodes) */
+	RPC_POLICY, /* changes the policy: refused when not enforcing (passive mode) */
+};
+
 struct rpc_method {
 	const char *name;
 	struct rpc_arg args[RPC_MAX_ARGS];
 	const char *result_type;
-	bool changes_policy; /* refused when not enforcing (passive mode) */
+	enum rpc_effect effect;
 	void (*fn)(const cJSON *params, struct rpc_reply *r);
 };
 
@@ -360,54 +367,54 @@ static void m_get_flow_block(const cJSON *params, struct rpc_reply *r)
 }
 
 static const struct rpc_method methods[] = {
-	{"list_rpc_methods", {}, "complex", false, m_list_rpc_methods},
-	{"list_devices", {}, "complex", false, m_list_devices},
-	{"get_device_data", {{"node", ARG_INT}}, "complex", false, m_get_device_data},
-	{"list_device_flows", {{"device", ARG_STRING}}, "complex", false, m_list_device_flows},
-	{"get_device_history", {{"node", ARG_INT}}, "complex", false, m_get_device_history},
-	{"list_iplist", {{"list", ARG_STRING}}, "complex", false, m_list_iplist},
+	{"list_rpc_methods", {}, "complex", RPC_READS, m_list_rpc_methods},
+	{"list_devices", {}, "complex", RPC_READS, m_list_devices},
+	{"get_device_data", {{"node", ARG_INT}}, "complex", RPC_READS, m_get_device_data},
+	{"list_device_flows", {{"device", ARG_STRING}}, "complex", RPC_READS, m_list_device_flows},
+	{"get_device_history", {{"node", ARG_INT}}, "complex", RPC_READS, m_get_device_history},
+	{"list_iplist", {{"list", ARG_STRING}}, "complex", RPC_READS, m_list_iplist},
 	{"add_iplist_node",
 	 {{"list", ARG_STRING}, {"node", ARG_INT}},
 	 "none",
-	 true,
+	 RPC_POLICY,
 	 m_add_iplist_node},
 	{"remove_iplist_node",
 	 {{"list", ARG_STRING}, {"node", ARG_INT}},
 	 "none",
-	 true,
+	 RPC_POLICY,
 	 m_remove_iplist_node},
 	{"add_iplist_ip",
 	 {{"list", ARG_STRING}, {"ip", ARG_STRING}},
 	 "none",
-	 true,
+	 RPC_POLICY,
 	 m_add_iplist_ip},
 	{"remove_iplist_ip",
 	 {{"list", ARG_STRING}, {"ip", ARG_STRING}},
 	 "none",
-	 true,
+	 RPC_POLICY,
 	 m_remove_iplist_ip},
-	{"reset_iplist_ignore", {}, "none", true, m_reset_iplist_ignore},
+	{"reset_iplist_ignore", {}, "none", RPC_POLICY, m_reset_iplist_ignore},
 	{"set_device_name",
 	 {{"node", ARG_INT}, {"name", ARG_STRING}},
 	 "none",
-	 false,
+	 RPC_WRITES,
 	 m_set_device_name},
 	{"node_add_ip",
 	 {{"node", ARG_INT}, {"ipaddr", ARG_STRING}},
 	 "integer",
-	 false,
+	 RPC_WRITES,
 	 m_node_add_ip},
 	{"set_flow_block",
 	 {{"node1", ARG_INT}, {"node2", ARG_INT}, {"block", ARG_INT}},
 	 "none",
-	 true,
+	 RPC_POLICY,
 	 m_set_flow_block},
 	{"set_device_flow_block",
 	 {{"device", ARG_STRING}, {"node", ARG_INT}, {"block", ARG_INT}},
 	 "none",
-	 true,
+	 RPC_POLICY,
 	 m_set_device_flow_block},
-	{"get_flow_block", {}, "complex", false, m_get_flow_block},
+	{"get_flow_block", {}, "complex", RPC_READS, m_get_flow_block},
 };
 
 #define N_METHODS (sizeof(methods) / sizeof(methods[0]))
@@ -582,7 +589,7 @@ static void dispatch(const cJSON *req, struct rpc_reply *r, const cJSON **id_out
 		return;
 	m->fn(params, r);
 	/* Passive mode keeps the lists (a user can prepare them) but says nothing is enforced. */
-	if (!r->code && m->changes_policy && !rpc.enforcing && !is_ignore_list(params)) {
+	if (!r->code && m->effect == RPC_POLICY && !rpc.enforcing && !is_ignore_list(params)) {
 		cJSON_Delete(r->result);
 		r->result = NULL;
 		fail(r, RPC_METHOD_ERROR,
@@ -694,6 +701,22 @@ static void handle_request(const cJSON *req, const char *body, size_t len, struc
 		fail(r, RPC_INVALID_REQUEST, "Invalid request: a member is given twice");
 	else
 		dispatch(req, r, id);
+}
+
+bool rpc_only_reads(const char *body, size_t len)
+{
+	struct rpc_reply r = {};
+	const struct rpc_method *m = NULL;
+	const cJSON *method;
+	cJSON *req;
+
+	if (len > RPC_MAX_BODY || !(req = parse_body(body, len, &r)))
+		return false;
+	method = cJSON_GetObjectItemCaseSensitive(req, "method");
+	if (cJSON_IsObject(req) && !has_duplicate_member(req) && cJSON_IsString(method))
+		m = find_method(method->valuestring);
+	cJSON_Delete(req);
+	return m && m->effect == RPC_READS;
 }
 
 char *rpc_handle(const char *body, size_t len)

@@ -36,6 +36,12 @@ int rpc_init(const struct rpc_ops *ops, bool enforcing);
 /* Handles one request body; returns the response text (caller frees), never NULL except on
  * allocation failure. Notifications (no id) are executed and answered like requests. */
 char *rpc_handle(const char *body, size_t len);
+/*
+ * Whether body is a well-formed request of a method that only reads (list_*, get_*): the web
+ * API answers those without the CSRF headers, as protocol.md asks them of state-changing
+ * requests only.
+ */
+bool rpc_only_reads(const char *body, size_t len);
 void rpc_get_stats(struct rpc_stats *st);
 
 /* JSON-RPC over MQTT (config jsonrpc_mqtt): each request on RPC_MQTT_QUERY is answered on

@@ -412,8 +412,12 @@ static void test_static(void)
 
 static void test_rpc_http(void)
 {
-	static const char body[] = "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"list_iplist\","
-				   "\"params\":{\"list\":\"block\"}}";
+	/* changes state (the ignore list), so it needs the CSRF headers */
+	static const char body[] = "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"add_iplist_ip\","
+				   "\"params\":{\"list\":\"ignore\",\"ip\":\"192.0.2.98\"}}";
+	/* only reads: answered without them (protocol.md asks them of state-changing calls) */
+	static const char rbody[] = "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"list_iplist\","
+				    "\"params\":{\"list\":\"block\"}}";
 	char v[256], extra[256], *big;
 	struct resp r;
 	cJSON *j;
@@ -445,7 +449,8 @@ static void test_rpc_http(void)
 	http("POST", "/spin_api/jsonrpc", "Content-Type: application/json; charset=utf-8\r\n", body,
 	     &r);
 	CHECK_INT(r.status, 200, "POST with application/json; charset=utf-8 is 200");
-	CHECK_STR(r.body, "{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":[]}", "the answer is complete");
+	CHECK_STR(r.body, "{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":null}",
+		  "the answer is complete");
 	CHECK_STR(header(&r, "Content-Type", v, sizeof(v)), "application/json",
 		  "the answer is application/json");
 	resp_free(&r);
@@ -464,6 +469,27 @@ static void test_rpc_http(void)
 	snprintf(extra, sizeof(extra), JSON_CT "Origin: http://127.0.0.1:%u\r\n", port);
 	http("POST", "/spin_api/jsonrpc", extra, body, &r);
 	CHECK_INT(r.status, 200, "the server's own Origin is 200");
+	resp_free(&r);
+
+	/* Calls that only read need neither header: another site's page cannot read the answer. */
+	http("POST", "/spin_api/jsonrpc", NULL, rbody, &r);
+	CHECK_INT(r.status, 200, "a read-only call without Content-Type is 200");
+	CHECK_STR(r.body, "{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":[]}", "and answered in full");
+	resp_free(&r);
+	http("POST", "/spin_api/jsonrpc",
+	     "Content-Type: text/plain\r\nOrigin: http://evil.example\r\n", rbody, &r);
+	CHECK_INT(r.status, 200, "a read-only call with text/plain and a foreign Origin is 200");
+	resp_free(&r);
+	/* A second "method" member cannot pass a write off as a read. */
+	http("POST", "/spin_api/jsonrpc", NULL,
+	     "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"list_devices\",\"method\":\"add_iplist_"
+	     "ip\","
+	     "\"params\":{\"list\":\"block\",\"ip\":\"192.0.2.99\"}}",
+	     &r);
+	CHECK_INT(r.status, 403, "a duplicated method member without Content-Type is 403");
+	resp_free(&r);
+	http("POST", "/spin_api/jsonrpc", NULL, "not json", &r);
+	CHECK_INT(r.status, 403, "a body that is not JSON, without Content-Type, is 403");
 	resp_free(&r);
 
 	/* A refused request leaves state unchanged. */
@@ -1072,10 +1098,11 @@ static void test_auth_tls(struct spin_config *cfg)
 		  "TLS: static assets need no credentials");
 	snprintf(url, sizeof(url), "http://127.0.0.1:%u/app.js", port);
 	CHECK(curl_status(url, NULL, NULL, NULL) != 200, "plain HTTP to the TLS port gets nothing");
-	/* The server's own origin is https://host:port under TLS. */
+	/* The server's own origin is https://host:port under TLS (a call that changes state). */
 	{
 		char out[600],
-			body[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"list_devices\"}";
+			body[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"set_device_name\","
+				 "\"params\":{\"node\":1,\"name\":\"tls\"}}";
 		char *argv[] = {"curl",	      "-s",
 				"--max-time", "5",
 				"--cacert",   cert,
@@ -1091,7 +1118,7 @@ static void test_auth_tls(struct spin_config *cfg)
 		snprintf(out, sizeof(out), "%s/rpc.out", tmpdir);
 		run(argv, out);
 		got = slurp(out);
-		CHECK(strstr(got, "\"result\":[{\"id\":1,") != NULL,
+		CHECK(strstr(got, "\"result\":null") != NULL,
 		      "TLS: JSON-RPC with auth and the https Origin answers");
 		free(got);
 		snprintf(origin, sizeof(origin), "Origin: http://127.0.0.1:%u", port);
